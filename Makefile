@@ -1,0 +1,35 @@
+# The two commands: `make run` and `make test`. Everything else is set up by them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check lint bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## make run: install, migrate and seed var/daiban.sqlite, then serve on 127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/daiban migrate
+	$(BIN)/daiban seed
+	@echo "Demo sign-in: user a640502100 (town agent), dispatcher or admin; password $${DAIBAN_DEMO_PASSWORD:-demo}"
+	@echo "API on http://127.0.0.1:8000 — try /api/v1/units/640500/children and /schema"
+	$(BIN)/daiban serve --no-migrate
+
+## make test: lint, import contracts, then the whole suite on SQLite and PostgreSQL
+test: $(STAMP) check
+	$(BIN)/pytest -q
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/hierarchy.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,1 @@
+"""The daiban API server: Litestar app, Piccolo tables and migrations, routes, jobs."""

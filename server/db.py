@@ -1,0 +1,67 @@
+"""The one place where tables meet an engine, chosen by the settings."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from server import piccolo_conf
+from server.settings import Settings
+from server.tables import ALL_TABLES
+
+os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine for the settings' database URL (SQLite file or PostgreSQL)."""
+    if settings.is_postgres:
+        return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
+    path = Path(settings.sqlite_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # WAL lets readers work beside the writer; it is a property of the file, set once.
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+    return SQLiteEngine(path=str(path), timeout=30)
+
+
+def bind(engine: Engine) -> Engine:
+    """Point every table, and Piccolo's migration runner, at ``engine``."""
+    piccolo_conf.DB = engine
+    for table in (*ALL_TABLES, Migration):
+        table._meta.db = engine
+    return engine
+
+
+def connect(settings: Settings) -> Engine:
+    return bind(make_engine(settings))
+
+
+async def start(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=20)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+async def migrate(engine: Engine) -> None:
+    """Run every migration not yet run (quietly: Piccolo prints as it goes)."""
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    bind(engine)
+    out = StringIO()
+    with redirect_stdout(out):
+        result = await run_forwards(app_name="daiban", migration_id="all")
+    if not result.success:
+        raise RuntimeError(f"migration failed: {result.message}\n{out.getvalue()}")

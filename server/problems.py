@@ -1,0 +1,83 @@
+"""Every error leaves the API as RFC 9457 problem details with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from hierarchy.errors import DaibanError
+
+log = logging.getLogger("daiban.server")
+
+PROBLEM_JSON = "application/problem+json"
+
+#: Codes for errors the framework raises before our handlers run.
+_HTTP_CODES = {
+    400: "request.invalid",
+    401: "auth.required",
+    403: "auth.forbidden",
+    404: "route.not_found",
+    405: "route.method_not_allowed",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    429: "request.rate_limited",
+}
+
+
+def problem(
+    status: int, code: str, detail: str, request: Request[Any, Any, Any], **extra: Any
+) -> Response[Any]:
+    body = {
+        "type": f"https://daiban.example/problems/{code}",
+        "title": code,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(int(extra["retry_after"]))
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DaibanError) -> Response[Any]:
+    return problem(exc.status, exc.code, exc.message, request, **exc.data)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationException):
+        code = "request.invalid"
+        if isinstance(exc.extra, list):
+            extra["errors"] = [
+                {k: v for k, v in e.items() if k in ("key", "message", "source")}
+                for e in exc.extra
+                if isinstance(e, dict)
+            ]
+        detail = exc.detail or "the request is not valid"
+        if "JSON is malformed" in detail or "decode" in detail.lower():
+            code = "request.malformed_json"
+    else:
+        code = _HTTP_CODES.get(status, f"http.{status}")
+        detail = exc.detail
+    return problem(status, code, detail, request, **extra)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Logged with its traceback; the client gets a code, never a stack.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "internal error", request)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DaibanError: domain_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}

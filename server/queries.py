@@ -1,0 +1,26 @@
+"""Small query helpers shared by the routes and jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.columns.combination import Where
+from piccolo.columns.operators.comparison import GreaterEqualThan, LessThan
+
+
+def path_upper(path: str) -> str:
+    """The smallest string above every path under ``path`` ('/' + 1 is '0')."""
+    return path[:-1] + chr(ord(path[-1]) + 1)
+
+
+def under(column: Column, path: str) -> Any:
+    """Rows whose materialised path lies in the subtree at ``path``.
+
+    PostgreSQL answers ``LIKE 'prefix%'`` from a text_pattern_ops index whatever its
+    collation; SQLite's LIKE ignores case and so skips the index, but a range on its
+    BINARY index is exact and fast. Paths hold digits and '/' only, so no escaping.
+    """
+    if column._meta.engine_type == "postgres":
+        return column.like(f"{path}%")
+    return Where(column, path, operator=GreaterEqualThan) & Where(column, path_upper(path), operator=LessThan)

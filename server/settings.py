@@ -1,0 +1,56 @@
+"""Settings from the environment (``DAIBAN_`` prefix), read when an entry point starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+DEFAULT_SQLITE_PATH = "var/daiban.sqlite"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_ttl_hours: int = 12
+    demo_password: str = "demo"
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_sync_batch: int = 500
+    sync_page_size: int = 200
+    login_attempts_per_minute: int = 5
+    #: Run the SLA sweep and other jobs in-process when no Redis is configured.
+    embedded_jobs: bool = True
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+
+_FIELDS = {
+    "DAIBAN_DATABASE_URL": ("database_url", str),
+    "DAIBAN_REDIS_URL": ("redis_url", str),
+    "DAIBAN_HOST": ("host", str),
+    "DAIBAN_PORT": ("port", int),
+    "DAIBAN_TOKEN_TTL_HOURS": ("token_ttl_hours", int),
+    "DAIBAN_DEMO_PASSWORD": ("demo_password", str),
+    "DAIBAN_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "DAIBAN_EMBEDDED_JOBS": ("embedded_jobs", lambda v: v.lower() in ("1", "true", "yes")),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``), then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for key, (name, conv) in _FIELDS.items():
+        if env.get(key):
+            values[name] = conv(env[key])
+    values.update(overrides)
+    return msgspec.convert(values, Settings)

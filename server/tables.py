@@ -1,0 +1,136 @@
+"""Piccolo tables. Engine binding happens in :mod:`server.db`, never here."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    UUID,
+    BigInt,
+    Boolean,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class Unit(Table, tablename="unit"):
+    code = Varchar(length=16, primary_key=True)
+    name = Varchar(length=100)
+    level = Varchar(length=10)
+    kind = Varchar(length=10, null=True, default=None)
+    parent_code = Varchar(length=16, null=True, default=None, index=True)
+    #: Materialised path, e.g. ``/640500/640502/640502100/``; scope = prefix match.
+    path = Varchar(length=120, index=True, index_method=IndexMethod.btree)
+    depth = Integer()
+    open_weekends = Boolean(default=False)
+    #: Working days a queued case may wait for a claim before the sweep escalates it.
+    response_days = Integer(default=1)
+    sort_key = Varchar(length=24, default="")
+
+
+class Agent(Table, tablename="agent"):
+    id = Serial(primary_key=True)
+    username = Varchar(length=64, unique=True)
+    name = Varchar(length=100)
+    unit_code = Varchar(length=16, index=True)
+    role = Varchar(length=20)
+    password_hash = Varchar(length=255)
+    active = Boolean(default=True)
+    capacity = Integer(default=20)
+    #: Item codes this agent handles; empty means every item.
+    skills = JSON(default=[])
+
+
+class Item(Table, tablename="item"):
+    code = Varchar(length=64, primary_key=True)
+    name = Varchar(length=200)
+    scope = Varchar(length=12)
+    lifecycle = Varchar(length=12)
+    lead_departments = JSON(default=[])
+    materials = JSON(default=[])
+    promised_days = Integer()
+    demo_fields = JSON(default=[])
+
+
+class Token(Table, tablename="token"):
+    #: sha256 of the bearer token; the token itself is never stored.
+    digest = Varchar(length=64, primary_key=True)
+    agent_id = Integer(index=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    revoked = Boolean(default=False)
+
+
+class Case(Table, tablename="case_file"):
+    id = UUID(primary_key=True)
+    ref = Varchar(length=24, null=True, default=None, unique=True)
+    kind = Varchar(length=16)
+    item_code = Varchar(length=64, index=True)
+    title = Varchar(length=200, default="")
+    description = Text(default="")
+    applicant = JSON(default={})
+    groups = JSON(default=[])
+    service_mode = Varchar(length=16, default="assist")
+    project = JSON(null=True, default=None)
+    origin_unit = Varchar(length=16, index=True)
+    origin_path = Varchar(length=120, index=True)
+    owner_unit = Varchar(length=16, index=True)
+    owner_path = Varchar(length=120, index=True)
+    created_by = Integer()
+    assignee_id = Integer(null=True, default=None, index=True)
+    status = Varchar(length=20, index=True)
+    priority = Integer(default=0)
+    materials = JSON(default=[])
+    accepted_at = Timestamptz()
+    due_at = Timestamptz(index=True)
+    queued_at = Timestamptz()
+    escalations = Integer(default=0)
+    returns = Integer(default=0)
+    reopens = Integer(default=0)
+    extension = JSON(null=True, default=None)
+    rating = Integer(null=True, default=None)
+    rating_comment = Text(default="")
+    review = JSON(null=True, default=None)
+    #: Whoever ever held it keeps read access (they must tell the applicant).
+    holders = JSON(default=[])
+    version = Integer(default=1)
+    #: Server change sequence: the sync pull cursor.
+    change_seq = BigInt(default=0, index=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class CaseEvent(Table, tablename="case_event"):
+    id = Serial(primary_key=True)
+    case_id = UUID(index=True)
+    version = Integer()
+    action = Varchar(length=24)
+    actor_id = Integer(null=True, default=None)
+    actor_unit = Varchar(length=16, null=True, default=None)
+    reason = Text(default="")
+    before = JSON(default={})
+    after = JSON(default={})
+    at = Timestamptz()
+
+
+class CaseHolder(Table, tablename="case_holder"):
+    """Agents who ever held a case: one row each, for the visibility rule."""
+
+    id = Serial(primary_key=True)
+    case_id = UUID(index=True)
+    agent_id = Integer(index=True)
+
+
+class Counter(Table, tablename="counter"):
+    """Named counters (case reference numbers, the change sequence)."""
+
+    name = Varchar(length=32, primary_key=True)
+    value = BigInt(default=0)
+
+
+ALL_TABLES: tuple[type[Table], ...] = (Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter)

@@ -1,0 +1,1 @@
+"""Wire types, the push/pull protocol and the offline client for village devices."""
