@@ -153,9 +153,7 @@ def compute_sla(
         last_seen = max(last_seen, now)
 
     extended_days = extension or 0
-    due_at = add_working_days(
-        accepted_at, promised_days + credited + extended_days, open_weekends=open_weekends
-    )
+    due_at = add_working_days(accepted_at, promised_days + credited + extended_days, open_weekends=open_weekends)
     return SlaState(
         due_at=due_at,
         paused=paused,

@@ -141,9 +141,7 @@ def build_tree(rows: Iterable[UnitRow]) -> Tree:
         units[row.code] = row
     cities = [r for r in units.values() if r.level is Level.CITY]
     if len(cities) != 1:
-        raise InvalidInput(
-            "unit.tree_invalid", f"expected exactly one city, found {len(cities)}", count=len(cities)
-        )
+        raise InvalidInput("unit.tree_invalid", f"expected exactly one city, found {len(cities)}", count=len(cities))
     root = cities[0]
     if root.parent_code is not None:
         raise _invalid(root, "the city has no parent")

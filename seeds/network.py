@@ -45,13 +45,9 @@ def demo_agents(units: list[UnitRow]) -> list[AgentSeed]:
     for unit in units:
         agents.append(AgentSeed(f"a{unit.code}", f"{unit.name}代办员", unit.code, AGENT_ROLE[unit.level]))
         if unit.level is not Level.VILLAGE:
-            agents.append(
-                AgentSeed(f"a{unit.code}-2", f"{unit.name}代办员二", unit.code, AGENT_ROLE[unit.level])
-            )
+            agents.append(AgentSeed(f"a{unit.code}-2", f"{unit.name}代办员二", unit.code, AGENT_ROLE[unit.level]))
         if unit.level is Level.COUNTY:
-            agents.append(
-                AgentSeed(f"lead{unit.code}", f"{unit.name}代办专班组长", unit.code, Role.COUNTY_LEAD)
-            )
+            agents.append(AgentSeed(f"lead{unit.code}", f"{unit.name}代办专班组长", unit.code, Role.COUNTY_LEAD))
         if unit.level is Level.CITY:
             agents.append(AgentSeed("dispatcher", "市级代办专班调度", unit.code, Role.DISPATCHER))
             agents.append(AgentSeed("admin", "系统管理员", unit.code, Role.ADMIN))

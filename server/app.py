@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar
+from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from server import db
+from server.auth import PUBLIC_PATHS, BearerAuth, LoginThrottle
 from server.problems import EXCEPTION_HANDLERS
+from server.routes.auth import AuthController
+from server.routes.cases import CaseController
 from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
 from server.settings import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the API for ``settings`` (default: from the environment)."""
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Litestar:
+    """Build the API for ``settings`` (default: from the environment).
+
+    ``clock`` gives the current time (tests travel in time with it); default UTC now.
+    """
     settings = settings or load_settings()
     engine = db.connect(settings)
 
@@ -30,7 +38,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.stop(engine)
 
     app = Litestar(
-        route_handlers=[health, ready, UnitController, ItemController],
+        route_handlers=[health, ready, UnitController, ItemController, AuthController, CaseController],
+        middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -45,4 +54,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 from server import piccolo_conf
 from server.settings import Settings
@@ -65,3 +66,11 @@ async def migrate(engine: Engine) -> None:
         result = await run_forwards(app_name="daiban", migration_id="all")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}\n{out.getvalue()}")
+
+
+def transaction(engine: Engine) -> Any:
+    """A write transaction. SQLite takes the write lock up front (IMMEDIATE) so two
+    writers never both read under a shared lock and then deadlock on upgrading it."""
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

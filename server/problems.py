@@ -28,9 +28,7 @@ _HTTP_CODES = {
 }
 
 
-def problem(
-    status: int, code: str, detail: str, request: Request[Any, Any, Any], **extra: Any
-) -> Response[Any]:
+def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any], **extra: Any) -> Response[Any]:
     body = {
         "type": f"https://daiban.example/problems/{code}",
         "title": code,

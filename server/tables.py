@@ -87,7 +87,13 @@ class Case(Table, tablename="case_file"):
     materials = JSON(default=[])
     accepted_at = Timestamptz()
     due_at = Timestamptz(index=True)
+    promised_days = Integer()
+    open_weekends = Boolean(default=False)
+    #: Pauses, resumes and the approved extension: the SLA is recomputed from these.
+    sla_events = JSON(default=[])
     queued_at = Timestamptz()
+    last_from_unit = Varchar(length=16, null=True, default=None)
+    last_from_path = Varchar(length=120, null=True, default=None)
     escalations = Integer(default=0)
     returns = Integer(default=0)
     reopens = Integer(default=0)
@@ -102,6 +108,7 @@ class Case(Table, tablename="case_file"):
     change_seq = BigInt(default=0, index=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    resolved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
 
 

@@ -31,6 +31,4 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         except Exception as exc:  # same: reported, not raised
             checks["redis"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
-    return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
-    )
+    return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

@@ -129,15 +129,11 @@ def test_local_date_converts_to_beijing() -> None:
     assert local_date(datetime(2026, 11, 26, 16, 30, tzinfo=UTC)) == date(2026, 11, 27)
 
 
-moments = st.datetimes(
-    min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(TZ)
-)
+moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(TZ))
 
 
 @given(moments, st.integers(0, 40), st.booleans())
-def test_due_time_counts_exactly_the_promised_working_days(
-    start: datetime, days: int, open_weekends: bool
-) -> None:
+def test_due_time_counts_exactly_the_promised_working_days(start: datetime, days: int, open_weekends: bool) -> None:
     due_at = add_working_days(start, days, open_weekends=open_weekends)
     assert due_at >= start
     assert working_days_between(start, due_at, open_weekends=open_weekends) == days
@@ -155,6 +151,4 @@ def test_open_weekends_is_never_slower(start: datetime, days: int) -> None:
 def test_working_days_between_is_additive(start: datetime, first: int, second: int) -> None:
     middle = start + timedelta(days=first)
     end = middle + timedelta(days=second)
-    assert working_days_between(start, end) == working_days_between(start, middle) + working_days_between(
-        middle, end
-    )
+    assert working_days_between(start, end) == working_days_between(start, middle) + working_days_between(middle, end)

@@ -157,9 +157,7 @@ event_lists = st.lists(
 
 
 @given(st.integers(0, 30), st.booleans(), event_lists, st.none() | offsets)
-def test_sla_invariants(
-    promised: int, open_weekends: bool, events: list[SlaEvent], now_offset: int | None
-) -> None:
+def test_sla_invariants(promised: int, open_weekends: bool, events: list[SlaEvent], now_offset: int | None) -> None:
     now = None if now_offset is None else ACCEPTED + timedelta(minutes=now_offset)
     state = compute_sla(ACCEPTED, promised, open_weekends, events, now=now)
     assert state.due_at >= ACCEPTED

@@ -150,9 +150,7 @@ def test_make_credit_code_always_validates(prefix: str) -> None:
 
 
 @given(credit_prefixes, st.integers(0, 16), st.integers(1, 30))
-def test_any_single_character_change_in_credit_code_is_detected(
-    prefix: str, position: int, shift: int
-) -> None:
+def test_any_single_character_change_in_credit_code_is_detected(prefix: str, position: int, shift: int) -> None:
     # 31 is prime, every weight is below 31 and a change is 1..30: the sum mod 31 moves.
     made = make_credit_code(prefix)
     changed = CREDIT_CHARSET[(CREDIT_CHARSET.index(made[position]) + shift) % 31]

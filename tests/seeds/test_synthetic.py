@@ -61,9 +61,7 @@ def test_small_trees(counties: int, towns: int, villages: int) -> None:
     villages=st.integers(0, 2000),
     seed=st.integers(0, 2**32),
 )
-def test_any_small_size(
-    counties: int, towns_per_county: int, extra_towns: int, villages: int, seed: int
-) -> None:
+def test_any_small_size(counties: int, towns_per_county: int, extra_towns: int, villages: int, seed: int) -> None:
     towns = counties * towns_per_county + min(extra_towns, counties - 1)
     if towns == 0:
         villages = 0

@@ -1,0 +1,376 @@
+"""Scope (subtree) query speed: the Zhongwei network against a national-size tree.
+
+SPEC §2 asks that "everything under X" stay fast for ~3,000 counties, ~40,000 towns and
+~500,000 villages. This script measures the app's own subtree query on PostgreSQL twice,
+in a database it creates, migrates with the project's migrations and drops again:
+
+1. with the seeded Zhongwei network (561 units), and
+2. with the synthetic national tree from :mod:`seeds.synthetic` (paths computed while the
+   rows stream in, loaded with binary COPY),
+
+then prints the medians side by side and the national/Zhongwei ratios. With the
+``text_pattern_ops`` index the query is a B-tree range scan, so its cost follows the rows
+returned, not the size of the table, and the county ratio stays near 1.
+
+    python bench/hierarchy.py [--dsn postgresql://root@127.0.0.1:5432/test]
+                              [--counties 3000 --towns 40000 --villages 500000]
+
+The last line is ``county subtree ratio: X``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, Python puts bench/ first on sys.path, where this file's own name would
+# shadow the ``hierarchy`` package; the repository root belongs there instead.
+_HERE = Path(__file__).resolve().parent
+if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
+    sys.path[0] = str(_HERE.parent)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from itertools import islice  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+import asyncpg  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from hierarchy.tree import KIND_ORDER, Kind, Level  # noqa: E402
+from seeds.synthetic import COUNTIES, TOWNS, VILLAGES, national_tree  # noqa: E402
+from server import db  # noqa: E402
+from server.queries import under  # noqa: E402
+from server.seed import seed_network  # noqa: E402
+from server.settings import load_settings  # noqa: E402
+from server.tables import Unit  # noqa: E402
+
+DEFAULT_DSN = os.environ.get("DAIBAN_BENCH_PG", "postgresql://root@127.0.0.1:5432/test")
+DEFAULT_DATABASE = "daiban_bench_hierarchy"
+ZHONGWEI_COUNTY = "640521"  # 中宁县
+
+#: Columns written by COPY, in record order; the rest of ``unit`` keeps its defaults.
+COLUMNS = (
+    "code",
+    "name",
+    "level",
+    "kind",
+    "parent_code",
+    "path",
+    "depth",
+    "open_weekends",
+    "response_days",
+    "sort_key",
+)
+#: Rows per COPY: big enough that COPY overhead vanishes, small enough to move the bar.
+BATCH = 25_000
+_DEPTH = {level.value: level.depth for level in Level}
+_KIND_ORDER = {kind.value: KIND_ORDER[kind] for kind in Kind}
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """Subtree timings for one loaded network."""
+
+    size: str
+    units: int
+    county: str
+    county_rows: int
+    county_ms: float
+    county_plan: str
+    village: str
+    village_ms: float
+    village_plan: str
+
+
+# -- database lifecycle ------------------------------------------------------------------
+
+
+def database_url(dsn: str, name: str) -> str:
+    """``dsn`` pointing at database ``name`` instead of its own."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+async def _admin(dsn: str, *statements: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def recreate_database(dsn: str, name: str) -> None:
+    await _admin(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+
+
+async def drop_database(dsn: str, name: str) -> None:
+    await _admin(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def migrate_and_seed(url: str) -> int:
+    """Run the project's migrations, then seed Zhongwei as ``make run`` does; unit count."""
+    settings = load_settings({}, database_url=url)
+    engine = db.connect(settings)
+    await db.start(engine)
+    try:
+        await db.migrate(engine)
+        counts = await seed_network(settings.demo_password)
+    finally:
+        await db.stop(engine)
+    return int(counts["units"])
+
+
+def subtree_sql(path: str) -> tuple[str, str]:
+    """The app's subtree query and its one argument, as Piccolo sends them to PostgreSQL.
+
+    Needs the tables bound to a PostgreSQL engine (:func:`migrate_and_seed` leaves them so).
+    """
+    query = Unit.select(Unit.code).where(under(Unit.path, path))
+    sql, args = query.querystrings[0].compile_string(engine_type="postgres")
+    if len(args) != 1 or not str(args[0]).startswith(path):
+        raise RuntimeError(f"unexpected subtree query: {sql} {args}")
+    return sql, str(args[0])
+
+
+# -- the national tree -------------------------------------------------------------------
+
+
+def national_records(counties: int, towns: int, villages: int) -> Iterator[tuple[Any, ...]]:
+    """``unit`` records for the synthetic tree, paths computed as the rows stream past.
+
+    Rows come parents first, so a parent's path is always known; villages have no
+    children, so only the ~43,000 paths above them are kept.
+    """
+    paths: dict[str, str] = {}
+    for code, name, level, parent, kind in national_tree(counties, towns, villages):
+        path = f"{paths[parent] if parent else '/'}{code}/"
+        if level != Level.VILLAGE:
+            paths[code] = path
+        sort_key = f"{_KIND_ORDER[kind] if kind else 0}{code}"
+        yield (code, name, level, kind, parent, path, _DEPTH[level], False, 1, sort_key)
+
+
+async def load_national(conn: asyncpg.Connection, counties: int, towns: int, villages: int, console: Console) -> int:
+    """Replace every unit with the national tree; the number of rows loaded."""
+    total = 1 + counties + towns + villages
+    records = national_records(counties, towns, villages)
+    await conn.execute("TRUNCATE unit")
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("national tree", total=total)
+        while batch := list(islice(records, BATCH)):
+            await conn.copy_records_to_table("unit", records=batch, columns=COLUMNS)
+            progress.advance(task, len(batch))
+    return total
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+async def pick(conn: asyncpg.Connection, level: str, within: str | None = None) -> tuple[str, str]:
+    """The middle unit of ``level`` by code (under ``within`` if given): (code, path)."""
+    prefix = f"{within}%" if within else "%"
+    count = await conn.fetchval("SELECT count(*) FROM unit WHERE level = $1 AND path LIKE $2", level, prefix)
+    if not count:
+        raise RuntimeError(f"no {level} under {within or 'the root'}")
+    row = await conn.fetchrow(
+        "SELECT code, path FROM unit WHERE level = $1 AND path LIKE $2 ORDER BY code OFFSET $3 LIMIT 1",
+        level,
+        prefix,
+        count // 2,
+    )
+    return row["code"], row["path"]
+
+
+async def time_subtree(conn: asyncpg.Connection, path: str, warmup: int, repeat: int) -> tuple[float, int]:
+    """Median milliseconds of the subtree query at ``path`` over ``repeat`` runs, and its rows.
+
+    One prepared statement, as asyncpg (and so Piccolo) reuses one: after five runs
+    PostgreSQL may switch it to a generic plan, and warm-up makes sure that has happened.
+    """
+    sql, arg = subtree_sql(path)
+    stmt = await conn.prepare(sql)
+    rows = 0
+    for _ in range(warmup):
+        rows = len(await stmt.fetch(arg))
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        await stmt.fetch(arg)
+        samples.append(time.perf_counter_ns() - start)
+    return statistics.median(samples) / 1e6, rows
+
+
+async def explain(conn: asyncpg.Connection, path: str, analyze: bool) -> list[str]:
+    """The plan a reused prepared subtree statement gets, after enough runs to settle."""
+    sql, arg = subtree_sql(path)
+    await conn.execute(f"PREPARE subtree(text) AS {sql}")
+    literal = arg.replace("'", "''")
+    for _ in range(10):
+        await conn.execute(f"EXECUTE subtree('{literal}')")
+    options = "ANALYZE, BUFFERS" if analyze else "COSTS OFF"
+    lines = [r[0] for r in await conn.fetch(f"EXPLAIN ({options}) EXECUTE subtree('{literal}')")]
+    await conn.execute("DEALLOCATE subtree")
+    return lines
+
+
+def plan_summary(lines: list[str]) -> str:
+    """'Index Scan using unit_path_prefix', 'Seq Scan' … from the plan's scan node."""
+    for line in lines:
+        found = re.search(r"((?:Bitmap |Index Only |Index |Seq )\w*\s*Scan(?: using \w+| on \w+)?)", line)
+        if found:
+            return found.group(1).replace(" on unit", "")
+    return lines[0].strip() if lines else "?"
+
+
+async def measure(conn: asyncpg.Connection, size: str, units: int, county: str, warmup: int, repeat: int) -> Measured:
+    county_path = await conn.fetchval("SELECT path FROM unit WHERE code = $1", county)
+    village, village_path = await pick(conn, Level.VILLAGE.value, county_path)
+    county_ms, county_rows = await time_subtree(conn, county_path, warmup, repeat)
+    village_ms, village_rows = await time_subtree(conn, village_path, warmup, repeat)
+    if village_rows != 1:
+        raise RuntimeError(f"village {village} subtree has {village_rows} rows")
+    return Measured(
+        size=size,
+        units=units,
+        county=county,
+        county_rows=county_rows,
+        county_ms=county_ms,
+        county_plan=plan_summary(await explain(conn, county_path, analyze=False)),
+        village=village,
+        village_ms=village_ms,
+        village_plan=plan_summary(await explain(conn, village_path, analyze=False)),
+    )
+
+
+def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
+    table = Table(title=f"subtree query, median of {repeat} runs after {warmup} warm-up (asyncpg prepared statement)")
+    for header in ("size", "units", "county", "county rows", "county ms", "village", "village ms", "plan"):
+        table.add_column(header, justify="left" if header in ("size", "plan") else "right")
+    for m in (small, big):
+        table.add_row(
+            m.size,
+            f"{m.units:,}",
+            m.county,
+            f"{m.county_rows:,}",
+            f"{m.county_ms:.3f}",
+            m.village,
+            f"{m.village_ms:.3f}",
+            m.county_plan if m.county_plan == m.village_plan else f"{m.county_plan} / {m.village_plan}",
+        )
+    table.add_row(
+        "national/Zhongwei",
+        f"{big.units / small.units:,.0f}x",
+        "",
+        f"{big.county_rows / small.county_rows:.2f}x",
+        f"{big.county_ms / small.county_ms:.2f}x",
+        "",
+        f"{big.village_ms / small.village_ms:.2f}x",
+        "",
+        style="bold",
+    )
+    return table
+
+
+# -- entry point -------------------------------------------------------------------------
+
+
+def _database_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise argparse.ArgumentTypeError("use lower-case letters, digits and _")
+    return value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/hierarchy.py",
+        description="Time the app's subtree (scope) query on the Zhongwei network and on a "
+        "national-size synthetic tree in a scratch PostgreSQL database.",
+    )
+    parser.add_argument(
+        "--dsn",
+        default=DEFAULT_DSN,
+        help="PostgreSQL server to use; its database is only used to create and drop the "
+        "scratch one (default: $DAIBAN_BENCH_PG or %(default)s)",
+    )
+    parser.add_argument(
+        "--database",
+        type=_database_name,
+        default=DEFAULT_DATABASE,
+        help="scratch database, dropped and re-created each run (default: %(default)s)",
+    )
+    parser.add_argument("--counties", type=int, default=COUNTIES, help="default: %(default)s")
+    parser.add_argument("--towns", type=int, default=TOWNS, help="default: %(default)s")
+    parser.add_argument("--villages", type=int, default=VILLAGES, help="default: %(default)s")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed runs per query (default: %(default)s)")
+    parser.add_argument(
+        "--repeat", type=int, default=300, help="timed runs per query, at least 50 (default: %(default)s)"
+    )
+    parser.add_argument("--keep", action="store_true", help="leave the scratch database behind")
+    args = parser.parse_args(argv)
+    if args.repeat < 50:
+        parser.error("--repeat must be at least 50")
+    if args.counties < 1 or args.towns < 1 or args.villages < 1:
+        parser.error("the national tree needs at least one county, town and village")
+    return args
+
+
+async def run(args: argparse.Namespace, console: Console) -> None:
+    url = database_url(args.dsn, args.database)
+    await recreate_database(args.dsn, args.database)
+    try:
+        started = time.perf_counter()
+        units = await migrate_and_seed(url)
+        console.print(f"migrated {args.database} and seeded Zhongwei in {time.perf_counter() - started:.1f} s")
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("ANALYZE unit")
+            small = await measure(conn, "Zhongwei", units, ZHONGWEI_COUNTY, args.warmup, args.repeat)
+
+            started = time.perf_counter()
+            total = await load_national(conn, args.counties, args.towns, args.villages, console)
+            await conn.execute("ANALYZE unit")
+            elapsed = time.perf_counter() - started
+            console.print(f"loaded {total:,} units and analysed in {elapsed:.1f} s ({total / elapsed:,.0f}/s)")
+            county, _ = await pick(conn, Level.COUNTY.value)
+            big = await measure(conn, "national", total, county, args.warmup, args.repeat)
+
+            sql, arg = subtree_sql(await conn.fetchval("SELECT path FROM unit WHERE code = $1", county))
+            console.print(f"\nquery: {sql}    -- $1 = '{arg}'\n")
+            console.print(report(small, big, args.warmup, args.repeat))
+            plan = await explain(conn, arg.removesuffix("%"), analyze=True)
+            console.print(f"\nEXPLAIN (ANALYZE, BUFFERS) national county {county}, prepared and reused:")
+            console.print("\n".join(f"  {line}" for line in plan), markup=False, highlight=False)
+        finally:
+            await conn.close()
+    finally:
+        if not args.keep:
+            await drop_database(args.dsn, args.database)
+    print()
+    print(f"village subtree ratio: {big.village_ms / small.village_ms:.2f}")
+    print(f"county subtree ratio: {big.county_ms / small.county_ms:.2f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    asyncio.run(run(args, Console(highlight=False)))
+
+
+if __name__ == "__main__":
+    main()

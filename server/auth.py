@@ -1,0 +1,134 @@
+"""Bearer-token sign-in: who is calling, as a :class:`hierarchy.cases.Actor`."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from hierarchy.cases import Actor
+from hierarchy.errors import RateLimited, Unauthorized
+from hierarchy.roles import Role
+from hierarchy.tree import Level
+from server.security import new_token, token_digest, verify_password
+from server.tables import Agent, Token, Unit
+
+PUBLIC_PATHS = [
+    r"^/health$",
+    r"^/ready$",
+    r"^/schema",
+    r"^/api/v1/auth/token$",
+    r"^/api/v1/units",
+    r"^/api/v1/items",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in agent and their place in the network."""
+
+    actor: Actor
+    name: str
+    token_digest: str
+
+    @property
+    def id(self) -> int:
+        assert self.actor.id is not None
+        return self.actor.id
+
+
+async def load_actor(agent_id: int) -> tuple[Actor, dict[str, Any]] | None:
+    agent = await Agent.select().where(Agent.id == agent_id).first()
+    if agent is None:
+        return None
+    unit = await Unit.select(Unit.path, Unit.level).where(Unit.code == agent["unit_code"]).first()
+    if unit is None:
+        return None
+    actor = Actor(
+        id=agent["id"],
+        unit_code=agent["unit_code"],
+        unit_path=unit["path"],
+        role=Role(agent["role"]),
+        level=Level(unit["level"]),
+        username=agent["username"],
+    )
+    return actor, agent
+
+
+async def principal_for(token: str) -> Principal:
+    digest = token_digest(token)
+    row = await Token.select().where(Token.digest == digest).first()
+    if row is None or row["revoked"] or row["expires_at"] <= datetime.now(UTC):
+        raise Unauthorized("auth.token_invalid", "the token is unknown, expired or revoked")
+    loaded = await load_actor(row["agent_id"])
+    if loaded is None or not loaded[1]["active"]:
+        raise Unauthorized("auth.agent_disabled", "this agent is disabled")
+    actor, agent = loaded
+    return Principal(actor=actor, name=agent["name"], token_digest=digest)
+
+
+class BearerAuth(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("auth.required", "sign in first: Authorization: Bearer <token>")
+        principal = await principal_for(token.strip())
+        return AuthenticationResult(user=principal, auth=principal.token_digest)
+
+
+class LoginThrottle:
+    """Failed sign-ins per username in a sliding minute (per API process).
+
+    Several API replicas each keep their own window, so the effective limit is
+    ``limit × replicas``; still enough to stop password guessing at speed.
+    """
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self.failures: defaultdict[str, deque[float]] = defaultdict(deque)
+
+    def check(self, username: str) -> None:
+        now = time.monotonic()
+        q = self.failures[username]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        if len(q) >= self.limit:
+            raise RateLimited(
+                "auth.rate_limited",
+                "too many failed sign-ins; wait a minute",
+                retry_after=int(self.window - (now - q[0])) + 1,
+            )
+
+    def failed(self, username: str) -> None:
+        self.failures[username].append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        self.failures.pop(username, None)
+
+
+async def sign_in(username: str, password: str, ttl: timedelta, throttle: LoginThrottle) -> tuple[str, datetime, int]:
+    throttle.check(username)
+    agent = await Agent.select(Agent.id, Agent.password_hash, Agent.active).where(Agent.username == username).first()
+    if agent is None or not verify_password(password, agent["password_hash"]):
+        throttle.failed(username)
+        raise Unauthorized("auth.invalid_credentials", "wrong username or password")
+    if not agent["active"]:
+        raise Unauthorized("auth.agent_disabled", "this agent is disabled")
+    throttle.succeeded(username)
+    token, digest = new_token()
+    now = datetime.now(UTC)
+    await Token.insert(
+        Token(digest=digest, agent_id=agent["id"], created_at=now, expires_at=now + ttl, revoked=False)
+    ).run()
+    return token, now + ttl, agent["id"]
+
+
+async def revoke(digest: str) -> None:
+    await Token.update({Token.revoked: True}).where(Token.digest == digest).run()

@@ -1,0 +1,444 @@
+"""Cases on the server: create, act (one conditional update + one event), read, list."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from piccolo.engine.base import Engine
+
+from hierarchy.calendar import TZ
+from hierarchy.cases import (
+    Actor,
+    CaseKind,
+    CaseState,
+    Status,
+    base_priority,
+    can_see,
+    masked_applicant,
+    sees_unmasked,
+)
+from hierarchy.errors import Conflict, InvalidInput, NotFound
+from hierarchy.machine import STARTS_AT_CITY, Action, Decision, UnitRef, decide
+from hierarchy.roles import Role
+from hierarchy.sla import SlaEvent, compute_sla
+from hierarchy.tree import Level
+from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
+from server import db
+from server.auth import load_actor
+from server.queries import under
+from server.tables import Case, CaseEvent, CaseHolder, Counter, Item, Unit
+from sync import wire
+
+MAX_ATTEMPTS = 8
+REF_PREFIX = "ZW"
+
+
+def utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _json_ready(value: Any) -> Any:
+    return msgspec.to_builtins(value)
+
+
+# --- rows <-> rule state -------------------------------------------------------------
+
+
+def to_state(row: Mapping[str, Any]) -> CaseState:
+    return CaseState(
+        id=str(row["id"]),
+        kind=CaseKind(row["kind"]),
+        item_code=row["item_code"],
+        status=Status(row["status"]),
+        origin_unit=row["origin_unit"],
+        origin_path=row["origin_path"],
+        owner_unit=row["owner_unit"],
+        owner_path=row["owner_path"],
+        created_by=row["created_by"],
+        accepted_at=row["accepted_at"],
+        due_at=row["due_at"],
+        promised_days=row["promised_days"],
+        open_weekends=row["open_weekends"],
+        assignee_id=row["assignee_id"],
+        holders=tuple(row["holders"] or ()),
+        version=row["version"],
+        priority=row["priority"],
+        materials=tuple(row["materials"] or ()),
+        sla_events=tuple(msgspec.convert(row["sla_events"] or [], list[SlaEvent])),
+        extension=row["extension"],
+        last_from_unit=row["last_from_unit"],
+        last_from_path=row["last_from_path"],
+        queued_at=row["queued_at"],
+        resolved_at=row["resolved_at"],
+        closed_at=row["closed_at"],
+        rating=row["rating"],
+        review=row["review"],
+        escalations=row["escalations"],
+        returns=row["returns"],
+        reopens=row["reopens"],
+        title=row["title"],
+        description=row["description"],
+    )
+
+
+def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Decision changes as column values: enums to text, tuples to JSON lists, UTC times."""
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if isinstance(value, datetime):
+            out[name] = utc(value)
+        elif name in ("sla_events", "materials", "holders", "extension", "review"):
+            out[name] = _json_ready(value)
+        elif hasattr(value, "value") and not isinstance(value, (int, str)):
+            out[name] = value.value
+        else:
+            out[name] = value.value if isinstance(value, Status) else value
+    return out
+
+
+def to_wire(row: Mapping[str, Any], viewer: Actor, now: datetime) -> wire.Case:
+    state_unmasked = viewer.id is not None and viewer.id in (row["assignee_id"], row["created_by"])
+    applicant = row["applicant"] if state_unmasked else masked_applicant(row["applicant"])
+    status = Status(row["status"])
+    overdue = status in (Status.QUEUED, Status.IN_PROGRESS, Status.WAITING_APPLICANT) and row["due_at"] < now
+    fields = {k: row[k] for k in wire.Case.__struct_fields__ if k in row and k not in ("applicant", "overdue")}
+    return msgspec.convert({**fields, "applicant": applicant, "overdue": overdue}, wire.Case, strict=False)
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+
+async def fetch_row(case_id: uuid.UUID | str) -> dict[str, Any] | None:
+    return await Case.select().where(Case.id == _uuid(case_id)).output(load_json=True).first()
+
+
+def _uuid(value: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("case.not_found", "no such case", case=str(value)) from None
+
+
+async def visible_row(case_id: uuid.UUID | str, actor: Actor) -> dict[str, Any]:
+    """The case row, or 404 when it does not exist or the actor may not see it."""
+    row = await fetch_row(case_id)
+    if row is None or not can_see(to_state(row), actor):
+        raise NotFound("case.not_found", "no such case", case=str(case_id))
+    return row
+
+
+async def unit_ref(code: str, field: str = "unit") -> UnitRef:
+    row = await Unit.select(Unit.code, Unit.path, Unit.level).where(Unit.code == code).first()
+    if row is None:
+        raise InvalidInput("unit.unknown", f"no unit with code {code}", field=field, unit=code)
+    return UnitRef(code=row["code"], path=row["path"], level=Level(row["level"]))
+
+
+async def agent_actor(username: str, field: str = "agent") -> Actor:
+    from server.tables import Agent
+
+    row = await Agent.select(Agent.id, Agent.active).where(Agent.username == username).first()
+    loaded = await load_actor(row["id"]) if row and row["active"] else None
+    if loaded is None:
+        raise InvalidInput("agent.unknown", f"no active agent {username}", field=field, agent=username)
+    return loaded[0]
+
+
+async def next_value(name: str, step: int = 1) -> int:
+    """Advance a named counter inside the caller's transaction; returns the last value.
+
+    The counter row is locked until commit, so values are handed out in commit order —
+    which is what makes ``change_seq`` a safe pull cursor.
+    """
+    await Counter.insert(Counter(name=name, value=0)).on_conflict(action="DO NOTHING").run()
+    rows = (
+        await Counter.update({Counter.value: Counter.value + step}).where(Counter.name == name).returning(Counter.value)
+    )
+    return int(rows[0]["value"])
+
+
+# --- create -----------------------------------------------------------------------------
+
+
+def check_applicant(applicant: wire.Applicant) -> dict[str, Any]:
+    out = msgspec.to_builtins(applicant)
+    if not applicant.name.strip():
+        raise InvalidInput("applicant.name_required", "the applicant needs a name", field="applicant.name")
+    if applicant.type == "person":
+        if applicant.resident_id is None:
+            raise InvalidInput(
+                "applicant.resident_id_required", "a person needs a resident ID", field="applicant.resident_id"
+            )
+        out["resident_id"] = check_resident_id(applicant.resident_id)
+    else:
+        if applicant.credit_code is None:
+            raise InvalidInput(
+                "applicant.credit_code_required",
+                "a firm needs its unified social credit code",
+                field="applicant.credit_code",
+            )
+        out["credit_code"] = check_credit_code(applicant.credit_code)
+    if applicant.phone is not None:
+        out["phone"] = check_mobile(applicant.phone)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def create_case(
+    engine: Engine, actor: Actor, data: wire.CaseCreate, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Create a case (or return the existing one when the same creator sends it again).
+
+    Returns the row and whether it was created now.
+    """
+    if actor.id is None or actor.role is Role.ADMIN:
+        raise InvalidInput("case.creator_invalid", "cases are taken by agents", field="actor")
+    existing = await fetch_row(data.id)
+    if existing is not None:
+        if existing["created_by"] == actor.id:
+            return existing, False
+        raise Conflict("case.exists", "a case with this id already exists", case=str(data.id))
+    item = (
+        await Item.select(Item.code, Item.materials, Item.promised_days, Item.name)
+        .where(Item.code == data.item_code)
+        .output(load_json=True)
+        .first()
+    )
+    if item is None:
+        raise InvalidInput("item.unknown", f"no item with code {data.item_code}", field="item_code")
+    applicant = check_applicant(data.applicant)
+    if data.kind is CaseKind.PROJECT_ISSUE and data.project is None:
+        raise InvalidInput("case.project_required", "a project issue names its project", field="project")
+    origin = await Unit.select(Unit.code, Unit.path, Unit.open_weekends).where(Unit.code == actor.unit_code).first()
+    assert origin is not None
+    if data.kind in STARTS_AT_CITY:
+        city = await Unit.select(Unit.code, Unit.path).where(Unit.level == Level.CITY.value).first()
+        assert city is not None
+        owner, status, assignee = city, Status.QUEUED, None
+    else:
+        # The agent who takes the matter holds it from the start (they collect materials
+        # and hand it up); the SLA clock starts now, at acceptance, not at a claim.
+        owner, status, assignee = origin, Status.IN_PROGRESS, actor.id
+    sla = compute_sla(now, item["promised_days"], origin["open_weekends"], ())
+    materials = [{**m, "state": "missing"} for m in item["materials"]]
+    values = dict(
+        id=data.id,
+        kind=data.kind.value,
+        item_code=item["code"],
+        title=data.title or item["name"],
+        description=data.description,
+        applicant=applicant,
+        groups=[g.value for g in data.groups],
+        service_mode=data.service_mode.value,
+        project=msgspec.to_builtins(data.project) if data.project else None,
+        origin_unit=origin["code"],
+        origin_path=origin["path"],
+        owner_unit=owner["code"],
+        owner_path=owner["path"],
+        created_by=actor.id,
+        assignee_id=assignee,
+        status=status.value,
+        priority=base_priority(data.kind, data.service_mode, [g.value for g in data.groups]),
+        materials=materials,
+        accepted_at=utc(now),
+        due_at=utc(sla.due_at),
+        promised_days=item["promised_days"],
+        open_weekends=origin["open_weekends"],
+        sla_events=[],
+        queued_at=utc(now),
+        holders=[actor.id],
+        version=1,
+        created_at=utc(now),
+        updated_at=utc(now),
+    )
+    async with db.transaction(engine):
+        seq = await next_value("ref-" + str(now.astimezone(TZ).year))
+        change = await next_value("change")
+        values["ref"] = f"{REF_PREFIX}-{now.astimezone(TZ).year}-{seq:06d}"
+        values["change_seq"] = change
+        await Case.insert(Case(**values)).run()
+        await CaseHolder.insert(CaseHolder(case_id=data.id, agent_id=actor.id)).run()
+        await CaseEvent.insert(
+            CaseEvent(
+                case_id=data.id,
+                version=1,
+                action="create",
+                actor_id=actor.id,
+                actor_unit=actor.unit_code,
+                reason="",
+                before={},
+                after={"status": status.value, "owner_unit": owner["code"]},
+                at=utc(now),
+            )
+        ).run()
+    row = await fetch_row(data.id)
+    assert row is not None
+    return row, True
+
+
+# --- act --------------------------------------------------------------------------------
+
+
+async def resolve_targets(action: Action, req: wire.ActionRequest) -> tuple[UnitRef | None, Actor | None]:
+    target_unit = await unit_ref(req.unit) if req.unit else None
+    target_agent = await agent_actor(req.agent) if req.agent and action is Action.HANDOVER else None
+    return target_unit, target_agent
+
+
+async def perform(
+    engine: Engine, actor: Actor, case_id: uuid.UUID | str, action: Action, req: wire.ActionRequest, now: datetime
+) -> dict[str, Any]:
+    """Apply one action: a conditional update on the version, one event, or a clear 4xx."""
+    target_unit, target_agent = await resolve_targets(action, req)
+    for _ in range(MAX_ATTEMPTS):
+        row = await visible_row(case_id, actor)
+        if req.expected_version is not None and row["version"] != req.expected_version:
+            raise Conflict(
+                "case.version_conflict",
+                "the case changed since you read it",
+                expected=req.expected_version,
+                actual=row["version"],
+            )
+        state = to_state(row)
+        decision = decide(state, actor, action, req.args(), now, target_unit=target_unit, target_agent=target_agent)
+        if await write_decision(engine, row, actor, decision, now):
+            fresh = await fetch_row(row["id"])
+            assert fresh is not None
+            return fresh
+        if req.expected_version is not None:
+            raise Conflict("case.version_conflict", "the case changed since you read it", expected=req.expected_version)
+        # Someone else wrote first: decide again on the new state (a losing claim now
+        # sees an assignee and answers case.already_claimed).
+    raise Conflict("case.busy", "the case is changing too fast; try again", retry_after=1)
+
+
+async def write_decision(
+    engine: Engine, row: Mapping[str, Any], actor: Actor, decision: Decision, now: datetime
+) -> bool:
+    """Write a decision if the case is still at the version it was decided on."""
+    columns = to_columns(decision.changes)
+    columns["updated_at"] = utc(now)
+    before = {k: _json_ready(row.get(k)) for k in decision.changes if k in row and k != "version"}
+    after = {k: _json_ready(v) for k, v in to_columns(decision.changes).items() if k != "version"}
+    async with db.transaction(engine):
+        columns["change_seq"] = await next_value("change")
+        updated = (
+            await Case.update({getattr(Case, k): v for k, v in columns.items()})
+            .where((Case.id == row["id"]) & (Case.version == row["version"]))
+            .returning(Case.id)
+        )
+        if not updated:
+            return False
+        new_assignee = decision.changes.get("assignee_id")
+        if new_assignee is not None and new_assignee not in (row["holders"] or []):
+            await CaseHolder.insert(CaseHolder(case_id=row["id"], agent_id=new_assignee)).run()
+        await CaseEvent.insert(
+            CaseEvent(
+                case_id=row["id"],
+                version=decision.changes["version"],
+                action=decision.action.value,
+                actor_id=actor.id,
+                actor_unit=actor.unit_code,
+                reason=decision.reason,
+                before=before,
+                after=after,
+                at=utc(now),
+            )
+        ).run()
+    return True
+
+
+# --- read -------------------------------------------------------------------------------
+
+
+async def history(case_id: uuid.UUID | str, actor: Actor) -> list[wire.CaseEvent]:
+    row = await visible_row(case_id, actor)
+    events = (
+        await CaseEvent.select()
+        .where(CaseEvent.case_id == row["id"])
+        .order_by(CaseEvent.version)
+        .output(load_json=True)
+    )
+    if not sees_unmasked(to_state(row), actor):
+        for e in events:
+            for side in ("before", "after"):
+                if "applicant" in e[side]:
+                    e[side]["applicant"] = masked_applicant(e[side]["applicant"])
+    return msgspec.convert(events, list[wire.CaseEvent])
+
+
+def encode_cursor(row: Mapping[str, Any]) -> str:
+    raw = msgspec.json.encode([row["priority"], row["due_at"].isoformat(), str(row["id"])])
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
+    try:
+        priority, due, cid = msgspec.json.decode(base64.urlsafe_b64decode(cursor.encode()))
+        return int(priority), datetime.fromisoformat(due), uuid.UUID(cid)
+    except (ValueError, TypeError, msgspec.DecodeError):
+        raise InvalidInput("request.cursor_invalid", "cursor is not one this API issued", field="cursor") from None
+
+
+async def list_cases(
+    actor: Actor,
+    view: str,
+    now: datetime,
+    *,
+    status: list[Status] | None = None,
+    item: str | None = None,
+    kind: CaseKind | None = None,
+    overdue: bool | None = None,
+    unit: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> wire.CasePage:
+    """One page of cases, most urgent first: priority, then due time (keyset paging)."""
+    query = Case.select().output(load_json=True)
+    if view == "mine":
+        query = query.where(Case.assignee_id == actor.id)
+    elif view == "queue":
+        query = query.where((Case.owner_unit == actor.unit_code) & (Case.status == Status.QUEUED.value))
+    else:
+        held = CaseHolder.select(CaseHolder.case_id).where(CaseHolder.agent_id == (actor.id or -1))
+        query = query.where(
+            under(Case.owner_path, actor.unit_path) | under(Case.origin_path, actor.unit_path) | Case.id.is_in(held)
+        )
+    if status:
+        query = query.where(Case.status.is_in([s.value for s in status]))
+    if item:
+        query = query.where(Case.item_code == item)
+    if kind:
+        query = query.where(Case.kind == kind.value)
+    if overdue is not None:
+        open_values = [Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value]
+        if overdue:
+            query = query.where((Case.due_at < utc(now)) & Case.status.is_in(open_values))
+        else:
+            query = query.where((Case.due_at >= utc(now)) | Case.status.not_in(open_values))
+    if unit:
+        ref = await unit_ref(unit)
+        query = query.where(under(Case.owner_path, ref.path))
+    if q:
+        query = query.where(Case.title.ilike(f"%{q}%") | Case.ref.ilike(f"%{q}%"))
+    if cursor:
+        p, due, cid = decode_cursor(cursor)
+        due = utc(due)
+        query = query.where(
+            (Case.priority < p)
+            | ((Case.priority == p) & (Case.due_at > due))
+            | ((Case.priority == p) & (Case.due_at == due) & (Case.id > cid))
+        )
+    rows = await query.order_by(Case.priority, ascending=False).order_by(Case.due_at, Case.id).limit(limit + 1)
+    page = rows[:limit]
+    return wire.CasePage(
+        cases=[to_wire(r, actor, now) for r in page],
+        next_cursor=encode_cursor(page[-1]) if len(rows) > limit else None,
+    )

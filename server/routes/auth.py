@@ -1,0 +1,41 @@
+"""Sign-in, sign-out and who am I."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar import Controller, Request, get, post
+
+from server.auth import Principal, principal_for, revoke, sign_in
+from sync import wire
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]  # noqa: RUF012  (Litestar reads it as a class attribute)
+
+    @post("/token", operation_id="signIn", summary="Exchange username and password for a bearer token")
+    async def token(self, request: Request[Any, Any, Any], data: wire.TokenRequest) -> wire.TokenResponse:
+        settings = request.app.state.settings
+        token, expires, _ = await sign_in(
+            data.username, data.password, timedelta(hours=settings.token_ttl_hours), request.app.state.throttle
+        )
+        principal = await principal_for(token)
+        return wire.TokenResponse(access_token=token, expires_at=expires, agent=await me_of(principal))
+
+    @post("/logout", operation_id="signOut", summary="Revoke the token of this request", status_code=204)
+    async def logout(self, request: Request[Principal, Any, Any]) -> None:
+        await revoke(request.user.token_digest)
+
+    @get("/me", operation_id="whoAmI", summary="The signed-in agent")
+    async def me(self, request: Request[Principal, Any, Any]) -> wire.AgentOut:
+        return await me_of(request.user)
+
+
+async def me_of(principal: Principal) -> wire.AgentOut:
+    actor = principal.actor
+    assert actor.id is not None
+    return wire.AgentOut(
+        id=actor.id, username=actor.username, name=principal.name, unit_code=actor.unit_code, role=actor.role.value
+    )

@@ -1,0 +1,141 @@
+"""Wire types shared by the server and its clients (JSON and MessagePack).
+
+Server input types forbid unknown fields; types a client decodes accept them and give
+every field a default, so an old phone survives a newer server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from hierarchy.cases import CaseKind, Group, ServiceMode, Status
+
+
+class Applicant(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    type: Literal["person", "firm"]
+    name: str = msgspec.field(default="")
+    resident_id: str | None = None
+    phone: str | None = None
+    credit_code: str | None = None
+    contact: str | None = None
+
+
+class ProjectRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The enterprise investment project a county or park task force follows (专员跟进)."""
+
+    name: str
+    code: str = ""
+    firm: str = ""
+
+
+class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    id: uuid.UUID
+    kind: CaseKind = CaseKind.SERVICE
+    item_code: str
+    title: str = ""
+    description: str = ""
+    applicant: Applicant
+    groups: list[Group] = []
+    service_mode: ServiceMode = ServiceMode.ASSIST
+    project: ProjectRef | None = None
+    #: When the device took the matter; the server accepts it at first sync.
+    taken_at: datetime | None = None
+
+
+class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Arguments of a case action; which are required depends on the action."""
+
+    expected_version: int | None = None
+    reason: str | None = None
+    note: str | None = None
+    unit: str | None = None
+    agent: str | None = None
+    days: int | None = None
+    approve: bool | None = None
+    rating: int | None = None
+    comment: str | None = None
+    uphold: bool | None = None
+    title: str | None = None
+    description: str | None = None
+    materials: list[dict[str, Any]] | None = None
+
+    def args(self) -> dict[str, Any]:
+        return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
+
+
+class Case(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    ref: str | None = None
+    kind: CaseKind = CaseKind.SERVICE
+    item_code: str = ""
+    title: str = ""
+    description: str = ""
+    applicant: dict[str, Any] = {}
+    groups: list[str] = []
+    service_mode: str = ServiceMode.ASSIST.value
+    project: dict[str, Any] | None = None
+    origin_unit: str = ""
+    owner_unit: str = ""
+    created_by: int | None = None
+    assignee_id: int | None = None
+    status: Status = Status.QUEUED
+    priority: int = 0
+    materials: list[dict[str, Any]] = []
+    accepted_at: datetime | None = None
+    due_at: datetime | None = None
+    overdue: bool = False
+    escalations: int = 0
+    returns: int = 0
+    reopens: int = 0
+    extension: dict[str, Any] | None = None
+    rating: int | None = None
+    rating_comment: str = ""
+    review: dict[str, Any] | None = None
+    version: int = 1
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class CasePage(msgspec.Struct, kw_only=True):
+    cases: list[Case]
+    next_cursor: str | None = None
+
+
+class CaseEvent(msgspec.Struct, kw_only=True):
+    id: int
+    case_id: uuid.UUID
+    version: int
+    action: str
+    actor_id: int | None = None
+    actor_unit: str | None = None
+    reason: str = ""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    at: datetime | None = None
+
+
+class AgentOut(msgspec.Struct, kw_only=True):
+    id: int
+    username: str
+    name: str
+    unit_code: str
+    role: str
+    active: bool = True
+
+
+class TokenRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    username: str
+    password: str
+
+
+class TokenResponse(msgspec.Struct, kw_only=True):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime | None = None
+    agent: AgentOut | None = None

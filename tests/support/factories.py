@@ -1,0 +1,50 @@
+"""Builders for test data: sign-ins and valid case payloads."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from hierarchy.validation import make_credit_code, make_resident_id
+
+Client = AsyncTestClient[Litestar]
+_serial = itertools.count(1)
+ITEM = "N01-newborn-birth"
+
+
+def resident_id(n: int | None = None) -> str:
+    n = next(_serial) if n is None else n
+    return make_resident_id(f"64050219800101{n % 1000:03d}")
+
+
+def credit_code(n: int | None = None) -> str:
+    n = next(_serial) if n is None else n
+    return make_credit_code(f"91640500MA7{n % 1000000:06d}")
+
+
+def case_payload(**over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "kind": "service",
+        "item_code": ITEM,
+        "title": "新生儿出生一件事",
+        "applicant": {"type": "person", "name": "马玉兰", "resident_id": resident_id(), "phone": "13895512345"},
+        "groups": [],
+        "service_mode": "assist",
+    }
+    body.update(over)
+    return body
+
+
+async def token(client: Client, username: str, password: str = "demo") -> str:
+    r = await client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert r.status_code == 201 or r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+async def headers(client: Client, username: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await token(client, username)}"}
