@@ -31,6 +31,7 @@ if sys.path and Path(sys.path[0] or ".").resolve() == _HERE:
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import statistics  # noqa: E402
@@ -217,26 +218,35 @@ async def time_subtree(conn: asyncpg.Connection, path: str, warmup: int, repeat:
     return statistics.median(samples) / 1e6, rows
 
 
-async def explain(conn: asyncpg.Connection, path: str, analyze: bool) -> list[str]:
-    """The plan a reused prepared subtree statement gets, after enough runs to settle."""
+async def explain(conn: asyncpg.Connection, path: str, options: str) -> Any:
+    """EXPLAIN of a reused prepared subtree statement, after enough runs for its plan to settle.
+
+    Returns the text lines, or the parsed plan when ``options`` asks for JSON.
+    """
     sql, arg = subtree_sql(path)
     await conn.execute(f"PREPARE subtree(text) AS {sql}")
-    literal = arg.replace("'", "''")
-    for _ in range(10):
-        await conn.execute(f"EXECUTE subtree('{literal}')")
-    options = "ANALYZE, BUFFERS" if analyze else "COSTS OFF"
-    lines = [r[0] for r in await conn.fetch(f"EXPLAIN ({options}) EXECUTE subtree('{literal}')")]
-    await conn.execute("DEALLOCATE subtree")
-    return lines
+    try:
+        literal = arg.replace("'", "''")
+        for _ in range(10):
+            await conn.execute(f"EXECUTE subtree('{literal}')")
+        rows = await conn.fetch(f"EXPLAIN ({options}) EXECUTE subtree('{literal}')")
+    finally:
+        await conn.execute("DEALLOCATE subtree")
+    if "JSON" in options.upper():
+        return json.loads(rows[0][0])
+    return [r[0] for r in rows]
 
 
-def plan_summary(lines: list[str]) -> str:
-    """'Index Scan using unit_path_prefix', 'Seq Scan' … from the plan's scan node."""
-    for line in lines:
-        found = re.search(r"((?:Bitmap |Index Only |Index |Seq )\w*\s*Scan(?: using \w+| on \w+)?)", line)
-        if found:
-            return found.group(1).replace(" on unit", "")
-    return lines[0].strip() if lines else "?"
+def plan_summary(plan: Any) -> str:
+    """The scan nodes of a JSON plan: 'Index Scan unit_path_prefix', 'Seq Scan' …"""
+    found: list[str] = []
+    stack = [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        if "Scan" in node["Node Type"]:
+            found.append(" ".join(filter(None, (node["Node Type"], node.get("Index Name")))))
+        stack.extend(reversed(node.get("Plans", [])))
+    return " > ".join(found) or plan[0]["Plan"]["Node Type"]
 
 
 async def measure(conn: asyncpg.Connection, size: str, units: int, county: str, warmup: int, repeat: int) -> Measured:
@@ -252,17 +262,17 @@ async def measure(conn: asyncpg.Connection, size: str, units: int, county: str, 
         county=county,
         county_rows=county_rows,
         county_ms=county_ms,
-        county_plan=plan_summary(await explain(conn, county_path, analyze=False)),
+        county_plan=plan_summary(await explain(conn, county_path, "COSTS OFF, FORMAT JSON")),
         village=village,
         village_ms=village_ms,
-        village_plan=plan_summary(await explain(conn, village_path, analyze=False)),
+        village_plan=plan_summary(await explain(conn, village_path, "COSTS OFF, FORMAT JSON")),
     )
 
 
 def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
-    table = Table(title=f"subtree query, median of {repeat} runs after {warmup} warm-up (asyncpg prepared statement)")
-    for header in ("size", "units", "county", "county rows", "county ms", "village", "village ms", "plan"):
-        table.add_column(header, justify="left" if header in ("size", "plan") else "right")
+    table = Table(title=f"subtree query: median of {repeat} runs after {warmup} warm-up, one prepared statement")
+    for header in ("size", "units", "county", "rows", "county ms", "village", "village ms"):
+        table.add_column(header, justify="left" if header == "size" else "right")
     for m in (small, big):
         table.add_row(
             m.size,
@@ -272,7 +282,6 @@ def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
             f"{m.county_ms:.3f}",
             m.village,
             f"{m.village_ms:.3f}",
-            m.county_plan if m.county_plan == m.village_plan else f"{m.county_plan} / {m.village_plan}",
         )
     table.add_row(
         "national/Zhongwei",
@@ -282,7 +291,6 @@ def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
         f"{big.county_ms / small.county_ms:.2f}x",
         "",
         f"{big.village_ms / small.village_ms:.2f}x",
-        "",
         style="bold",
     )
     return table
@@ -354,7 +362,9 @@ async def run(args: argparse.Namespace, console: Console) -> None:
             sql, arg = subtree_sql(await conn.fetchval("SELECT path FROM unit WHERE code = $1", county))
             console.print(f"\nquery: {sql}    -- $1 = '{arg}'\n")
             console.print(report(small, big, args.warmup, args.repeat))
-            plan = await explain(conn, arg.removesuffix("%"), analyze=True)
+            for m in (small, big):
+                console.print(f"plan {m.size}: county {m.county_plan}; village {m.village_plan}")
+            plan = await explain(conn, arg.removesuffix("%"), "ANALYZE, BUFFERS")
             console.print(f"\nEXPLAIN (ANALYZE, BUFFERS) national county {county}, prepared and reused:")
             console.print("\n".join(f"  {line}" for line in plan), markup=False, highlight=False)
         finally:
@@ -369,7 +379,10 @@ async def run(args: argparse.Namespace, console: Console) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    asyncio.run(run(args, Console(highlight=False)))
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 120  # rich assumes 80 columns in a pipe, which cuts the codes short
+    asyncio.run(run(args, console))
 
 
 if __name__ == "__main__":

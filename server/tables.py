@@ -110,6 +110,8 @@ class Case(Table, tablename="case_file"):
     updated_at = Timestamptz()
     resolved_at = Timestamptz(null=True, default=None)
     closed_at = Timestamptz(null=True, default=None)
+    #: Bookkeeping of the SLA sweep (warnings sent, deferrals flagged), keyed by what it saw.
+    flags = JSON(default={})
 
 
 class CaseEvent(Table, tablename="case_event"):
@@ -140,4 +142,70 @@ class Counter(Table, tablename="counter"):
     value = BigInt(default=0)
 
 
-ALL_TABLES: tuple[type[Table], ...] = (Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter)
+class Device(Table, tablename="device"):
+    """A village device (or console) registered to an agent for offline sync."""
+
+    client_id = UUID(primary_key=True)
+    agent_id = Integer(index=True)
+    name = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    revoked = Boolean(default=False)
+    #: The last operation seq applied: advanced in the same transaction as the effect.
+    last_seq = BigInt(default=0)
+    last_push_at = Timestamptz(null=True, default=None)
+    last_pull_at = Timestamptz(null=True, default=None)
+
+
+class SyncOp(Table, tablename="sync_op"):
+    """Every pushed operation once, with its outcome: the exactly-once ledger."""
+
+    id = Serial(primary_key=True)
+    op_id = UUID(unique=True)
+    client_id = UUID(index=True)
+    seq = BigInt()
+    case_id = UUID(null=True, default=None)
+    kind = Varchar(length=24)
+    result = Varchar(length=12)
+    code = Varchar(length=64, default="")
+    message = Text(default="")
+    at = Timestamptz()
+
+
+class ClientView(Table, tablename="client_view"):
+    """What each device holds (case id → version), so leaving cases can be evicted."""
+
+    id = Serial(primary_key=True)
+    client_id = UUID(index=True)
+    case_id = UUID(index=True)
+    version = Integer()
+
+
+class Notification(Table, tablename="notification"):
+    id = Serial(primary_key=True)
+    agent_id = Integer(index=True)
+    case_id = UUID(null=True, default=None)
+    kind = Varchar(length=32)
+    message = Text(default="")
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)
+    #: Delivery order for sync pulls (the same counter as cases).
+    change_seq = BigInt(default=0, index=True)
+
+
+class Plan(Table, tablename="workload_plan"):
+    """A stored rebalancing plan: moves computed for a subtree, applied later."""
+
+    id = Serial(primary_key=True)
+    unit_code = Varchar(length=16)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+    moves = JSON(default=[])
+    summary = JSON(default={})
+    applied_at = Timestamptz(null=True, default=None)
+    result = JSON(null=True, default=None)
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
+    Device, SyncOp, ClientView, Notification, Plan,
+)  # fmt: skip

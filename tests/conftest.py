@@ -27,7 +27,10 @@ from server.settings import Settings, load_settings
 PG_ADMIN_DSN = os.environ.get("DAIBAN_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("DAIBAN_REQUIRE_SERVICES") == "1"
 #: Tables a test may fill; the network, catalogue and agents are seeded once.
-VOLATILE = ("case_file", "case_event", "case_holder", "token", "counter")
+VOLATILE = (
+    "case_file", "case_event", "case_holder", "token", "counter", "device", "sync_op", "client_view",
+    "notification", "workload_plan",
+)
 
 
 def _pg_reachable() -> bool:

@@ -1,4 +1,4 @@
-"""Prefix indexes for materialised paths on PostgreSQL.
+"""Prefix indexes for materialised paths on PostgreSQL; composite unique keys on both.
 
 Scope queries are ``path LIKE '/640500/640502/%'``. PostgreSQL only uses a B-tree for a
 LIKE prefix when the index is built with ``text_pattern_ops`` (or the database collation
@@ -11,7 +11,14 @@ from piccolo.engine import engine_finder
 
 ID = "2026-11-26T06:30:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "prefix indexes for scope queries on PostgreSQL"
+DESCRIPTION = "prefix indexes for scope queries; composite unique keys for sync"
+
+#: One row per device and case in the client view; one operation per device and seq.
+_UNIQUE = {
+    "client_view_client_case": ("client_view", "client_id, case_id"),
+    "sync_op_client_seq": ("sync_op", "client_id, seq"),
+    "case_event_case_version": ("case_event", "case_id, version"),
+}
 
 _INDEXES = {
     "unit_path_prefix": ("unit", "path"),
@@ -25,7 +32,11 @@ async def forwards() -> MigrationManager:
 
     async def create() -> None:
         engine = engine_finder()
-        if engine is None or engine.engine_type != "postgres":
+        if engine is None:
+            return
+        for name, (table, columns) in _UNIQUE.items():
+            await engine.run_ddl(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} ({columns})")
+        if engine.engine_type != "postgres":
             return
         for name, (table, column) in _INDEXES.items():
             await engine.run_ddl(
@@ -34,7 +45,11 @@ async def forwards() -> MigrationManager:
 
     async def drop() -> None:
         engine = engine_finder()
-        if engine is None or engine.engine_type != "postgres":
+        if engine is None:
+            return
+        for name in _UNIQUE:
+            await engine.run_ddl(f"DROP INDEX IF EXISTS {name}")
+        if engine.engine_type != "postgres":
             return
         for name in _INDEXES:
             await engine.run_ddl(f"DROP INDEX IF EXISTS {name}")

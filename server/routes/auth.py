@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
 
 from server.auth import Principal, principal_for, revoke, sign_in
 from sync import wire
@@ -16,7 +17,7 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/token", operation_id="signIn", summary="Exchange username and password for a bearer token")
-    async def token(self, request: Request[Any, Any, Any], data: wire.TokenRequest) -> wire.TokenResponse:
+    async def token(self, request: Request[Any, Any, Any], data: JSONBody[wire.TokenRequest]) -> wire.TokenResponse:
         settings = request.app.state.settings
         token, expires, _ = await sign_in(
             data.username, data.password, timedelta(hours=settings.token_ttl_hours), request.app.state.throttle

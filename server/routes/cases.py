@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from hierarchy.cases import CaseKind, Status
 from hierarchy.machine import Action
@@ -22,7 +22,7 @@ class CaseController(Controller):
     tags = ["cases"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/", operation_id="createCase", summary="Create a case online (same checks as a synced create)")
-    async def create(self, request: Req, data: wire.CaseCreate) -> Response[wire.Case]:
+    async def create(self, request: Req, data: JSONBody[wire.CaseCreate]) -> Response[wire.Case]:
         now = request.app.state.clock()
         row, created = await cases.create_case(request.app.state.engine, request.user.actor, data, now)
         return Response(cases.to_wire(row, request.user.actor, now), status_code=201 if created else 200)
@@ -76,7 +76,7 @@ class CaseController(Controller):
         request: Req,
         case_id: FromPath[uuid.UUID],
         action: FromPath[Action],
-        data: wire.ActionRequest | None = None,
+        data: JSONBody[wire.ActionRequest | None] = None,
     ) -> wire.Case:
         now = request.app.state.clock()
         row = await cases.perform(
