@@ -190,51 +190,41 @@ def check_applicant(applicant: wire.Applicant) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-async def create_case(
-    engine: Engine, actor: Actor, data: wire.CaseCreate, now: datetime
-) -> tuple[dict[str, Any], bool]:
-    """Create a case (or return the existing one when the same creator sends it again).
+def new_case_values(
+    actor: Actor,
+    data: wire.CaseCreate,
+    now: datetime,
+    item: Mapping[str, Any] | None,
+    origin: Mapping[str, Any],
+    city: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Column values of a new case (without ref and change_seq), after every input check.
 
-    Returns the row and whether it was created now.
+    Shared by the online create and the synced ``create`` operation: one set of checks.
     """
     if actor.id is None or actor.role is Role.ADMIN:
         raise InvalidInput("case.creator_invalid", "cases are taken by agents", field="actor")
-    existing = await fetch_row(data.id)
-    if existing is not None:
-        if existing["created_by"] == actor.id:
-            return existing, False
-        raise Conflict("case.exists", "a case with this id already exists", case=str(data.id))
-    item = (
-        await Item.select(Item.code, Item.materials, Item.promised_days, Item.name)
-        .where(Item.code == data.item_code)
-        .output(load_json=True)
-        .first()
-    )
     if item is None:
         raise InvalidInput("item.unknown", f"no item with code {data.item_code}", field="item_code")
     applicant = check_applicant(data.applicant)
     if data.kind is CaseKind.PROJECT_ISSUE and data.project is None:
         raise InvalidInput("case.project_required", "a project issue names its project", field="project")
-    origin = await Unit.select(Unit.code, Unit.path, Unit.open_weekends).where(Unit.code == actor.unit_code).first()
-    assert origin is not None
     if data.kind in STARTS_AT_CITY:
-        city = await Unit.select(Unit.code, Unit.path).where(Unit.level == Level.CITY.value).first()
-        assert city is not None
         owner, status, assignee = city, Status.QUEUED, None
     else:
         # The agent who takes the matter holds it from the start (they collect materials
         # and hand it up); the SLA clock starts now, at acceptance, not at a claim.
         owner, status, assignee = origin, Status.IN_PROGRESS, actor.id
     sla = compute_sla(now, item["promised_days"], origin["open_weekends"], ())
-    materials = [{**m, "state": "missing"} for m in item["materials"]]
-    values = dict(
+    groups = [g.value for g in data.groups]
+    return dict(
         id=data.id,
         kind=data.kind.value,
         item_code=item["code"],
         title=data.title or item["name"],
         description=data.description,
         applicant=applicant,
-        groups=[g.value for g in data.groups],
+        groups=groups,
         service_mode=data.service_mode.value,
         project=msgspec.to_builtins(data.project) if data.project else None,
         origin_unit=origin["code"],
@@ -244,8 +234,8 @@ async def create_case(
         created_by=actor.id,
         assignee_id=assignee,
         status=status.value,
-        priority=base_priority(data.kind, data.service_mode, [g.value for g in data.groups]),
-        materials=materials,
+        priority=base_priority(data.kind, data.service_mode, groups),
+        materials=[{**m, "state": "missing"} for m in item["materials"]],
         accepted_at=utc(now),
         due_at=utc(sla.due_at),
         promised_days=item["promised_days"],
@@ -256,11 +246,68 @@ async def create_case(
         version=1,
         created_at=utc(now),
         updated_at=utc(now),
+        escalations=0,
+        returns=0,
+        reopens=0,
+        extension=None,
+        rating=None,
+        rating_comment="",
+        review=None,
+        last_from_unit=None,
+        last_from_path=None,
+        resolved_at=None,
+        closed_at=None,
+        flags={},
     )
+
+
+async def load_item(code: str) -> dict[str, Any] | None:
+    return (
+        await Item.select(Item.code, Item.materials, Item.promised_days, Item.name)
+        .where(Item.code == code)
+        .output(load_json=True)
+        .first()
+    )
+
+
+async def load_unit_row(code: str) -> dict[str, Any] | None:
+    return await Unit.select(Unit.code, Unit.path, Unit.open_weekends).where(Unit.code == code).first()
+
+
+async def load_city() -> dict[str, Any]:
+    city = await Unit.select(Unit.code, Unit.path, Unit.open_weekends).where(Unit.level == Level.CITY.value).first()
+    assert city is not None, "the network has no city: run daiban seed"
+    return city
+
+
+def case_ref(now: datetime, number: int) -> str:
+    return f"{REF_PREFIX}-{now.astimezone(TZ).year}-{number:06d}"
+
+
+def ref_counter(now: datetime) -> str:
+    return f"ref-{now.astimezone(TZ).year}"
+
+
+async def create_case(
+    engine: Engine, actor: Actor, data: wire.CaseCreate, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Create a case (or return the existing one when the same creator sends it again).
+
+    Returns the row and whether it was created now.
+    """
+    existing = await fetch_row(data.id)
+    if existing is not None:
+        if existing["created_by"] == actor.id:
+            return existing, False
+        raise Conflict("case.exists", "a case with this id already exists", case=str(data.id))
+    origin = await load_unit_row(actor.unit_code)
+    assert origin is not None
+    values = new_case_values(actor, data, now, await load_item(data.item_code), origin, await load_city())
+    status = Status(values["status"])
+    owner = {"code": values["owner_unit"]}
     async with db.transaction(engine):
-        seq = await next_value("ref-" + str(now.astimezone(TZ).year))
+        values["ref"] = case_ref(now, await next_value(ref_counter(now)))
         change = await next_value("change")
-        values["ref"] = f"{REF_PREFIX}-{now.astimezone(TZ).year}-{seq:06d}"
         values["change_seq"] = change
         await Case.insert(Case(**values)).run()
         await CaseHolder.insert(CaseHolder(case_id=data.id, agent_id=actor.id)).run()

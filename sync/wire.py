@@ -100,6 +100,16 @@ class Case(msgspec.Struct, kw_only=True):
     updated_at: datetime | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # What an offline device needs to apply the same rules locally.
+    origin_path: str = ""
+    owner_path: str = ""
+    holders: list[int] = []
+    promised_days: int = 0
+    open_weekends: bool = False
+    sla_events: list[dict[str, Any]] = []
+    last_from_unit: str | None = None
+    last_from_path: str | None = None
+    queued_at: datetime | None = None
 
 
 class CasePage(msgspec.Struct, kw_only=True):
