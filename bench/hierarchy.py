@@ -1,16 +1,21 @@
 """Scope (subtree) query speed: the Zhongwei network against a national-size tree.
 
 SPEC §2 asks that "everything under X" stay fast for ~3,000 counties, ~40,000 towns and
-~500,000 villages. This script measures the app's own subtree query on PostgreSQL twice,
-in a database it creates, migrates with the project's migrations and drops again:
+~500,000 villages. This script times the app's own subtree query on PostgreSQL for
 
-1. with the seeded Zhongwei network (561 units), and
-2. with the synthetic national tree from :mod:`seeds.synthetic` (paths computed while the
-   rows stream in, loaded with binary COPY),
+1. the seeded Zhongwei network (561 units), and
+2. the synthetic national tree from :mod:`seeds.synthetic` (paths computed while the rows
+   stream in, loaded with binary COPY),
 
-then prints the medians side by side and the national/Zhongwei ratios. With the
+each in a scratch database it creates, migrates with the project's migrations and drops
+again, then prints the medians side by side and the national/Zhongwei ratios. With the
 ``text_pattern_ops`` index the query is a B-tree range scan, so its cost follows the rows
-returned, not the size of the table, and the county ratio stays near 1.
+returned, not the size of the table, and the ratios stay near 1.
+
+A query takes a fraction of a millisecond, mostly the round trip, and on a small shared
+machine the round trip alone drifts by 2x from one second to the next. Timing one network
+and then the other would measure that drift, so both databases exist side by side and
+the samples alternate between them.
 
     python bench/hierarchy.py [--dsn postgresql://root@127.0.0.1:5432/test]
                               [--counties 3000 --towns 40000 --villages 500000]
@@ -37,7 +42,7 @@ import re  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
 from itertools import islice  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
@@ -119,14 +124,17 @@ async def drop_database(dsn: str, name: str) -> None:
     await _admin(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def migrate_and_seed(url: str) -> int:
-    """Run the project's migrations, then seed Zhongwei as ``make run`` does; unit count."""
+async def migrate(url: str, seed: bool) -> int:
+    """Run the project's migrations and, if ``seed``, seed Zhongwei as ``make run`` does.
+
+    Returns the number of units seeded.
+    """
     settings = load_settings({}, database_url=url)
     engine = db.connect(settings)
     await db.start(engine)
     try:
         await db.migrate(engine)
-        counts = await seed_network(settings.demo_password)
+        counts = await seed_network(settings.demo_password) if seed else {"units": 0}
     finally:
         await db.stop(engine)
     return int(counts["units"])
@@ -135,7 +143,7 @@ async def migrate_and_seed(url: str) -> int:
 def subtree_sql(path: str) -> tuple[str, str]:
     """The app's subtree query and its one argument, as Piccolo sends them to PostgreSQL.
 
-    Needs the tables bound to a PostgreSQL engine (:func:`migrate_and_seed` leaves them so).
+    Needs the tables bound to a PostgreSQL engine (:func:`migrate` leaves them so).
     """
     query = Unit.select(Unit.code).where(under(Unit.path, path))
     sql, args = query.querystrings[0].compile_string(engine_type="postgres")
@@ -163,10 +171,9 @@ def national_records(counties: int, towns: int, villages: int) -> Iterator[tuple
 
 
 async def load_national(conn: asyncpg.Connection, counties: int, towns: int, villages: int, console: Console) -> int:
-    """Replace every unit with the national tree; the number of rows loaded."""
+    """Load the national tree into an empty ``unit`` table; the number of rows loaded."""
     total = 1 + counties + towns + villages
     records = national_records(counties, towns, villages)
-    await conn.execute("TRUNCATE unit")
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -199,23 +206,40 @@ async def pick(conn: asyncpg.Connection, level: str, within: str | None = None) 
     return row["code"], row["path"]
 
 
-async def time_subtree(conn: asyncpg.Connection, path: str, warmup: int, repeat: int) -> tuple[float, int]:
-    """Median milliseconds of the subtree query at ``path`` over ``repeat`` runs, and its rows.
+@dataclass(slots=True)
+class Probe:
+    """One subtree query to time: a prepared statement, its argument, its samples."""
 
-    One prepared statement, as asyncpg (and so Piccolo) reuses one: after five runs
-    PostgreSQL may switch it to a generic plan, and warm-up makes sure that has happened.
-    """
+    stmt: asyncpg.prepared_stmt.PreparedStatement
+    arg: str
+    rows: int = 0
+    samples: list[int] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.samples) / 1e6
+
+
+async def probe(conn: asyncpg.Connection, path: str) -> Probe:
+    """The app's subtree query at ``path``, prepared once as asyncpg (and so Piccolo) does."""
     sql, arg = subtree_sql(path)
-    stmt = await conn.prepare(sql)
-    rows = 0
-    for _ in range(warmup):
-        rows = len(await stmt.fetch(arg))
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        await stmt.fetch(arg)
-        samples.append(time.perf_counter_ns() - start)
-    return statistics.median(samples) / 1e6, rows
+    return Probe(await conn.prepare(sql), arg)
+
+
+async def time_interleaved(probes: list[Probe], warmup: int, repeat: int) -> None:
+    """Run every probe ``warmup`` times untimed, then ``repeat`` times timed, in turns.
+
+    Warm-up also takes each statement past the five runs after which PostgreSQL may give
+    it a generic plan. Each round starts at the next probe, so none is always first.
+    """
+    for p in probes:
+        for _ in range(warmup):
+            p.rows = len(await p.stmt.fetch(p.arg))
+    for i in range(repeat):
+        for p in probes[i % len(probes) :] + probes[: i % len(probes)]:
+            start = time.perf_counter_ns()
+            await p.stmt.fetch(p.arg)
+            p.samples.append(time.perf_counter_ns() - start)
 
 
 async def explain(conn: asyncpg.Connection, path: str, options: str) -> Any:
@@ -249,28 +273,57 @@ def plan_summary(plan: Any) -> str:
     return " > ".join(found) or plan[0]["Plan"]["Node Type"]
 
 
-async def measure(conn: asyncpg.Connection, size: str, units: int, county: str, warmup: int, repeat: int) -> Measured:
-    county_path = await conn.fetchval("SELECT path FROM unit WHERE code = $1", county)
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A loaded network and the county and village whose subtrees are timed."""
+
+    size: str
+    conn: asyncpg.Connection
+    units: int
+    county: str
+    county_path: str
+    village: str
+    village_path: str
+
+
+async def network(size: str, conn: asyncpg.Connection, units: int, county: str | None = None) -> Network:
+    """Choose ``county`` (default the middle one by code) and the middle village in it."""
+    if county is None:
+        county, county_path = await pick(conn, Level.COUNTY.value)
+    else:
+        county_path = await conn.fetchval("SELECT path FROM unit WHERE code = $1", county)
     village, village_path = await pick(conn, Level.VILLAGE.value, county_path)
-    county_ms, county_rows = await time_subtree(conn, county_path, warmup, repeat)
-    village_ms, village_rows = await time_subtree(conn, village_path, warmup, repeat)
-    if village_rows != 1:
-        raise RuntimeError(f"village {village} subtree has {village_rows} rows")
-    return Measured(
-        size=size,
-        units=units,
-        county=county,
-        county_rows=county_rows,
-        county_ms=county_ms,
-        county_plan=plan_summary(await explain(conn, county_path, "COSTS OFF, FORMAT JSON")),
-        village=village,
-        village_ms=village_ms,
-        village_plan=plan_summary(await explain(conn, village_path, "COSTS OFF, FORMAT JSON")),
-    )
+    return Network(size, conn, units, county, county_path, village, village_path)
+
+
+async def measure(networks: list[Network], warmup: int, repeat: int) -> list[Measured]:
+    """Time the county and village subtree of every network, samples interleaved."""
+    probes = [(await probe(n.conn, n.county_path), await probe(n.conn, n.village_path)) for n in networks]
+    await time_interleaved([p for pair in probes for p in pair], warmup, repeat)
+    measured = []
+    for n, (county, village) in zip(networks, probes, strict=True):
+        if village.rows != 1:
+            raise RuntimeError(f"village {n.village} subtree has {village.rows} rows")
+        measured.append(
+            Measured(
+                size=n.size,
+                units=n.units,
+                county=n.county,
+                county_rows=county.rows,
+                county_ms=county.median_ms,
+                county_plan=plan_summary(await explain(n.conn, n.county_path, "COSTS OFF, FORMAT JSON")),
+                village=n.village,
+                village_ms=village.median_ms,
+                village_plan=plan_summary(await explain(n.conn, n.village_path, "COSTS OFF, FORMAT JSON")),
+            )
+        )
+    return measured
 
 
 def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
-    table = Table(title=f"subtree query: median of {repeat} runs after {warmup} warm-up, one prepared statement")
+    table = Table(
+        title=f"subtree query: median of {repeat} runs after {warmup} warm-up, prepared, the networks in turns"
+    )
     for header in ("size", "units", "county", "rows", "county ms", "village", "village ms"):
         table.add_column(header, justify="left" if header == "size" else "right")
     for m in (small, big):
@@ -300,8 +353,8 @@ def report(small: Measured, big: Measured, warmup: int, repeat: int) -> Table:
 
 
 def _database_name(value: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
-        raise argparse.ArgumentTypeError("use lower-case letters, digits and _")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,53}", value):
+        raise argparse.ArgumentTypeError("use at most 54 lower-case letters, digits and _")
     return value
 
 
@@ -321,16 +374,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database",
         type=_database_name,
         default=DEFAULT_DATABASE,
-        help="scratch database, dropped and re-created each run (default: %(default)s)",
+        help="prefix of the two scratch databases (<prefix>_zhongwei, <prefix>_national), "
+        "dropped and re-created each run (default: %(default)s)",
     )
     parser.add_argument("--counties", type=int, default=COUNTIES, help="default: %(default)s")
     parser.add_argument("--towns", type=int, default=TOWNS, help="default: %(default)s")
     parser.add_argument("--villages", type=int, default=VILLAGES, help="default: %(default)s")
-    parser.add_argument("--warmup", type=int, default=30, help="untimed runs per query (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed runs per query (default: %(default)s)")
     parser.add_argument(
-        "--repeat", type=int, default=300, help="timed runs per query, at least 50 (default: %(default)s)"
+        "--repeat", type=int, default=2000, help="timed runs per query, at least 50 (default: %(default)s)"
     )
-    parser.add_argument("--keep", action="store_true", help="leave the scratch database behind")
+    parser.add_argument("--keep", action="store_true", help="leave the scratch databases behind")
     args = parser.parse_args(argv)
     if args.repeat < 50:
         parser.error("--repeat must be at least 50")
@@ -340,38 +394,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, console: Console) -> None:
-    url = database_url(args.dsn, args.database)
-    await recreate_database(args.dsn, args.database)
+    names = {size: f"{args.database}_{size}" for size in ("zhongwei", "national")}
+    urls = {size: database_url(args.dsn, name) for size, name in names.items()}
+    for name in names.values():
+        await recreate_database(args.dsn, name)
+    conns: list[asyncpg.Connection] = []
     try:
         started = time.perf_counter()
-        units = await migrate_and_seed(url)
-        console.print(f"migrated {args.database} and seeded Zhongwei in {time.perf_counter() - started:.1f} s")
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("ANALYZE unit")
-            small = await measure(conn, "Zhongwei", units, ZHONGWEI_COUNTY, args.warmup, args.repeat)
+        units = await migrate(urls["zhongwei"], seed=True)
+        await migrate(urls["national"], seed=False)
+        console.print(
+            f"migrated {', '.join(names.values())} and seeded Zhongwei in {time.perf_counter() - started:.1f} s"
+        )
+        conns = [await asyncpg.connect(urls["zhongwei"]), await asyncpg.connect(urls["national"])]
+        small_conn, big_conn = conns
 
-            started = time.perf_counter()
-            total = await load_national(conn, args.counties, args.towns, args.villages, console)
+        started = time.perf_counter()
+        total = await load_national(big_conn, args.counties, args.towns, args.villages, console)
+        for conn in conns:
             await conn.execute("ANALYZE unit")
-            elapsed = time.perf_counter() - started
-            console.print(f"loaded {total:,} units and analysed in {elapsed:.1f} s ({total / elapsed:,.0f}/s)")
-            county, _ = await pick(conn, Level.COUNTY.value)
-            big = await measure(conn, "national", total, county, args.warmup, args.repeat)
+        elapsed = time.perf_counter() - started
+        console.print(f"loaded {total:,} units and analysed in {elapsed:.1f} s ({total / elapsed:,.0f}/s)")
 
-            sql, arg = subtree_sql(await conn.fetchval("SELECT path FROM unit WHERE code = $1", county))
-            console.print(f"\nquery: {sql}    -- $1 = '{arg}'\n")
-            console.print(report(small, big, args.warmup, args.repeat))
-            for m in (small, big):
-                console.print(f"plan {m.size}: county {m.county_plan}; village {m.village_plan}")
-            plan = await explain(conn, arg.removesuffix("%"), "ANALYZE, BUFFERS")
-            console.print(f"\nEXPLAIN (ANALYZE, BUFFERS) national county {county}, prepared and reused:")
-            console.print("\n".join(f"  {line}" for line in plan), markup=False, highlight=False)
-        finally:
-            await conn.close()
+        networks = [
+            await network("Zhongwei", small_conn, units, ZHONGWEI_COUNTY),
+            await network("national", big_conn, total),
+        ]
+        started = time.perf_counter()
+        small, big = await measure(networks, args.warmup, args.repeat)
+        console.print(f"timed {4 * args.repeat:,} queries in {time.perf_counter() - started:.1f} s")
+
+        sql, arg = subtree_sql(networks[1].county_path)
+        console.print(f"\nquery: {sql}    -- $1 = '{arg}'\n")
+        console.print(report(small, big, args.warmup, args.repeat))
+        for m in (small, big):
+            console.print(f"plan {m.size}: county {m.county_plan}; village {m.village_plan}")
+        plan = await explain(big_conn, networks[1].county_path, "ANALYZE, BUFFERS")
+        console.print(f"\nEXPLAIN (ANALYZE, BUFFERS) national county {big.county}, prepared and reused:")
+        console.print("\n".join(f"  {line}" for line in plan), markup=False, highlight=False)
     finally:
+        for conn in conns:
+            await conn.close()
         if not args.keep:
-            await drop_database(args.dsn, args.database)
+            for name in names.values():
+                await drop_database(args.dsn, name)
     print()
     print(f"village subtree ratio: {big.village_ms / small.village_ms:.2f}")
     print(f"county subtree ratio: {big.county_ms / small.county_ms:.2f}")
