@@ -24,7 +24,7 @@ class DaibanError(Exception):
 
     status: ClassVar[int] = 400
 
-    def __init__(self, code: str, message: str, **data: Any) -> None:
+    def __init__(self, code: str, message: str, /, **data: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

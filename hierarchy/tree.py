@@ -80,7 +80,7 @@ class Tree:
         try:
             return self.units[code]
         except KeyError:
-            raise NotFound("unit.not_found", f"no unit with code {code}", code=code) from None
+            raise NotFound("unit.not_found", f"no unit with code {code}", unit=code) from None
 
     def path(self, code: str) -> str:
         self.get(code)
@@ -145,6 +145,8 @@ def build_tree(rows: Iterable[UnitRow]) -> Tree:
     root = cities[0]
     if root.parent_code is not None:
         raise _invalid(root, "the city has no parent")
+    if root.kind is not None:
+        raise _invalid(root, "county-level units, and only they, have a kind")
     children: dict[str, list[str]] = {}
     for row in units.values():
         if row.level is Level.CITY:
@@ -175,4 +177,4 @@ def build_tree(rows: Iterable[UnitRow]) -> Tree:
 
 
 def _invalid(row: UnitRow, why: str) -> InvalidInput:
-    return InvalidInput("unit.tree_invalid", f"unit {row.code} ({row.name}): {why}", code=row.code)
+    return InvalidInput("unit.tree_invalid", f"unit {row.code} ({row.name}): {why}", unit=row.code)

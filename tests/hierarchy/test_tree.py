@@ -355,7 +355,6 @@ def test_a_tree_without_exactly_one_city_is_rejected(
     assert caught.value.data["count"] == count
 
 
-@pytest.mark.xfail(strict=True, reason="build_tree skips the city when checking kinds")
 def test_a_city_with_a_kind_is_rejected() -> None:
     with pytest.raises(InvalidInput) as caught:
         build_tree([UnitRow("1", "city", Level.CITY, None, Kind.DISTRICT)])
