@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -18,6 +19,7 @@ from server.routes.auth import AuthController
 from server.routes.cases import CaseController
 from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
+from server.routes.sync import DeviceController, SyncController
 from server.settings import Settings, load_settings
 
 
@@ -38,11 +40,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await db.stop(engine)
 
     app = Litestar(
-        route_handlers=[health, ready, UnitController, ItemController, AuthController, CaseController],
+        route_handlers=[health, ready, UnitController, ItemController, AuthController, CaseController,
+                        DeviceController, SyncController],
         middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
+        # Large pulls travel gzipped when the device accepts it (village links are slow).
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048, gzip_compress_level=6),
         openapi_config=OpenAPIConfig(
             title="daiban API",
             version="1.0.0",

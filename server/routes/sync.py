@@ -1,0 +1,85 @@
+"""Devices and offline sync: push and pull, in JSON or MessagePack."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from hierarchy.errors import InvalidInput
+from server import sync
+from server.auth import Principal
+from sync.protocol import MSGPACK, DeviceCreate, DeviceOut, PullResponse, PushRequest, PushResponse
+
+Req = Request[Principal, Any, Any]
+_push_json = msgspec.json.Decoder(PushRequest)
+_push_msgpack = msgspec.msgpack.Decoder(PushRequest)
+
+
+def _reply(request: Req, body: Any) -> Response[Any]:
+    """MessagePack when the device asks for it, JSON otherwise."""
+    if MSGPACK in request.headers.get("accept", "") or request.headers.get("content-type", "").startswith(MSGPACK):
+        return Response(msgspec.msgpack.encode(body), media_type=MSGPACK)
+    return Response(body)
+
+
+class DeviceController(Controller):
+    path = "/api/v1/devices"
+    tags = ["sync"]  # noqa: RUF012  (Litestar reads it as a class attribute)
+
+    @post("/", operation_id="registerDevice", summary="Register a device for the signed-in agent")
+    async def register(self, request: Req, data: JSONBody[DeviceCreate | None] = None) -> DeviceOut:
+        return await sync.register_device(request.user, data or DeviceCreate(), request.app.state.clock())
+
+    @post(
+        "/{client_id:uuid}/revoke",
+        operation_id="revokeDevice",
+        status_code=200,
+        summary="Revoke a device (admin, or the agent it belongs to)",
+    )
+    async def revoke(self, request: Req, client_id: FromPath[uuid.UUID]) -> DeviceOut:
+        return await sync.revoke_device(request.user, client_id)
+
+
+class SyncController(Controller):
+    path = "/api/v1/sync"
+    tags = ["sync"]  # noqa: RUF012  (Litestar reads it as a class attribute)
+
+    @post(
+        "/push",
+        operation_id="syncPush",
+        status_code=200,
+        summary="Apply a batch of operations exactly once",
+        responses=None,
+    )
+    async def push(self, request: Req) -> Response[PushResponse]:
+        raw = await request.body()
+        try:
+            if request.headers.get("content-type", "").startswith(MSGPACK):
+                req = _push_msgpack.decode(raw)
+            else:
+                req = _push_json.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput("sync.malformed", f"the push body is not a valid batch: {exc}") from None
+        settings = request.app.state.settings
+        result = await sync.push(
+            request.app.state.engine, request.user, req, request.app.state.clock(), settings.max_sync_batch
+        )
+        return _reply(request, result)
+
+    @get("/pull", operation_id="syncPull", summary="Changes in the device's scope after the cursor, paged")
+    async def pull(
+        self,
+        request: Req,
+        client_id: Annotated[uuid.UUID, QueryParameter()],
+        cursor: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
+    ) -> Response[PullResponse]:
+        settings = request.app.state.settings
+        page = await sync.pull(
+            request.user, client_id, cursor, limit or settings.sync_page_size, request.app.state.clock()
+        )
+        return _reply(request, page)

@@ -1,0 +1,460 @@
+"""Offline sync on the server: devices, push (exactly once, set-wise) and pull (paged).
+
+Push applies a batch in per-device ``seq`` order. The rules run in memory on the cases
+loaded once for the batch; the writes go out in bulk in one transaction together with the
+device's new ``last_seq``, so an operation's effect and its acknowledgement commit or
+vanish together. A rejected operation is recorded with its code and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from piccolo.engine.base import Engine
+
+from hierarchy.cases import Actor, CaseState, can_see
+from hierarchy.errors import Conflict, DaibanError, Forbidden, InvalidInput, NotFound, TooLarge
+from hierarchy.machine import Action, Decision, apply, decide
+from hierarchy.roles import Role
+from server import db
+from server.auth import Principal
+from server.cases import (
+    case_ref,
+    load_city,
+    load_item,
+    load_unit_row,
+    new_case_values,
+    next_value,
+    ref_counter,
+    resolve_targets,
+    to_columns,
+    to_state,
+    to_wire,
+    utc,
+)
+from server.queries import under
+from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp
+from sync import hlc, wire
+from sync.protocol import (
+    DeviceCreate,
+    DeviceOut,
+    Notice,
+    Operation,
+    OpResult,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    scope_checksum,
+)
+
+RETENTION = timedelta(days=30)
+MAX_ATTEMPTS = 5
+#: Rows per multi-row INSERT: far below SQLite's variable limit for our widest table.
+INSERT_CHUNK = 50
+EDITABLE = ("title", "description")
+
+
+# --- devices ----------------------------------------------------------------------------
+
+
+async def register_device(principal: Principal, data: DeviceCreate, now: datetime) -> DeviceOut:
+    client_id = data.client_id or uuid.uuid4()
+    existing = await Device.select().where(Device.client_id == client_id).first()
+    if existing is not None:
+        if existing["agent_id"] != principal.id:
+            raise Conflict("device.exists", "this client id belongs to another agent")
+        return msgspec.convert(existing, DeviceOut, strict=False)
+    await Device.insert(
+        Device(client_id=client_id, agent_id=principal.id, name=data.name[:100], created_at=utc(now), last_seq=0)
+    ).run()
+    return DeviceOut(client_id=client_id, agent_id=principal.id, name=data.name[:100])
+
+
+async def revoke_device(principal: Principal, client_id: uuid.UUID) -> DeviceOut:
+    row = await Device.select().where(Device.client_id == client_id).first()
+    if row is None or not (principal.actor.role is Role.ADMIN or row["agent_id"] == principal.id):
+        raise NotFound("device.not_found", "no such device")
+    await Device.update({Device.revoked: True}).where(Device.client_id == client_id).run()
+    return msgspec.convert({**row, "revoked": True}, DeviceOut, strict=False)
+
+
+async def device_of(principal: Principal, client_id: uuid.UUID) -> dict[str, Any]:
+    row = await Device.select().where(Device.client_id == client_id).first()
+    if row is None:
+        raise NotFound("device.not_found", "register this device first (POST /api/v1/devices)")
+    if row["agent_id"] != principal.id:
+        raise Forbidden("sync.device_not_yours", "this device is registered to another agent")
+    if row["revoked"]:
+        raise Forbidden("sync.device_revoked", "this device has been revoked; ask an admin")
+    return row
+
+
+# --- push -------------------------------------------------------------------------------
+
+
+class _Retry(Exception):
+    """Someone else wrote one of the batch's cases (or this device) first."""
+
+
+@dataclass
+class _Work:
+    """One batch being applied in memory before it is written."""
+
+    actor: Actor
+    now: datetime
+    rows: dict[uuid.UUID, dict[str, Any]]
+    states: dict[uuid.UUID, CaseState] = field(default_factory=dict)
+    new: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    changed: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[tuple[uuid.UUID, int]] = field(default_factory=list)
+    #: The version each changed case had when the batch read it: the write's guard.
+    base_versions: dict[uuid.UUID, int] = field(default_factory=dict)
+
+    def state(self, case_id: uuid.UUID) -> CaseState | None:
+        if case_id in self.states:
+            return self.states[case_id]
+        row = self.rows.get(case_id)
+        if row is None:
+            return None
+        self.states[case_id] = to_state(row)
+        return self.states[case_id]
+
+    def event(
+        self, case_id: uuid.UUID, version: int, action: str, reason: str, before: dict[str, Any], after: dict[str, Any]
+    ) -> None:
+        self.events.append(
+            dict(
+                case_id=case_id,
+                version=version,
+                action=action,
+                actor_id=self.actor.id,
+                actor_unit=self.actor.unit_code,
+                reason=reason,
+                before=before,
+                after=after,
+                at=utc(self.now),
+            )
+        )
+
+
+async def push(engine: Engine, principal: Principal, req: PushRequest, now: datetime, max_batch: int) -> PushResponse:
+    if len(req.ops) > max_batch:
+        raise TooLarge("sync.batch_too_large", f"at most {max_batch} operations per push", limit=max_batch)
+    for op in req.ops:
+        if op.client_id != req.client_id:
+            raise InvalidInput(
+                "sync.client_mismatch", "every operation carries the pushing client's id", field="ops.client_id"
+            )
+    for _ in range(MAX_ATTEMPTS):
+        device = await device_of(principal, req.client_id)
+        try:
+            return await _push_once(engine, principal.actor, device, req, now)
+        except _Retry:
+            continue
+    raise Conflict("sync.busy", "the cases in this batch are changing fast; push again", retry_after=1)
+
+
+async def _push_once(
+    engine: Engine, actor: Actor, device: Mapping[str, Any], req: PushRequest, now: datetime
+) -> PushResponse:
+    last = int(device["last_seq"])
+    ops = sorted(req.ops, key=lambda o: o.seq)
+    results: dict[uuid.UUID, OpResult] = {}
+    seen = await _seen_op_ids([o.op_id for o in ops])
+    fresh: list[Operation] = []
+    for op in ops:
+        if op.seq <= last or op.op_id in seen:
+            results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="duplicate")
+        elif fresh and op.seq == fresh[-1].seq:
+            raise InvalidInput("sync.seq_repeated", f"two operations carry seq {op.seq}", field="ops.seq")
+        else:
+            fresh.append(op)
+    for i, op in enumerate(fresh):
+        if op.seq != last + 1 + i:
+            raise Conflict(
+                "sync.seq_gap",
+                f"expected seq {last + 1 + i}, got {op.seq}: push the missing ones",
+                expected=last + 1 + i,
+                got=op.seq,
+                last_seq=last,
+            )
+    if not fresh:
+        return PushResponse(results=[results[o.op_id] for o in req.ops], last_seq=last)
+
+    rows = await _load_rows({op.case_id for op in fresh})
+    work = _Work(actor=actor, now=now, rows=rows)
+    ledger: list[dict[str, Any]] = []
+    for op in fresh:
+        try:
+            version = await _apply_op(work, op)
+            results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="applied", case_version=version)
+            ledger.append(_ledger(op, "applied", "", "", now))
+        except DaibanError as exc:
+            results[op.op_id] = OpResult(
+                op_id=op.op_id, seq=op.seq, result="rejected", code=exc.code, message=exc.message
+            )
+            ledger.append(_ledger(op, "rejected", exc.code, exc.message, now))
+    await _write(engine, work, device, fresh[-1].seq, ledger)
+    return PushResponse(results=[results[o.op_id] for o in req.ops], last_seq=fresh[-1].seq)
+
+
+def _ledger(op: Operation, result: str, code: str, message: str, now: datetime) -> dict[str, Any]:
+    return dict(
+        op_id=op.op_id,
+        client_id=op.client_id,
+        seq=op.seq,
+        case_id=op.case_id,
+        kind=op.kind[:24],
+        result=result,
+        code=code,
+        message=message[:500],
+        at=utc(now),
+    )
+
+
+async def _seen_op_ids(op_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    if not op_ids:
+        return set()
+    rows = await SyncOp.select(SyncOp.op_id).where(SyncOp.op_id.is_in(op_ids))
+    return {r["op_id"] for r in rows}
+
+
+async def _load_rows(case_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    ids = list(case_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in await Case.select().where(Case.id.is_in(chunk)).output(load_json=True):
+            out[row["id"]] = row
+    return out
+
+
+async def _apply_op(work: _Work, op: Operation) -> int:
+    """Apply one operation to the in-memory batch; return the case's new version."""
+    if op.kind == "create":
+        return await _apply_create(work, op)
+    state = work.state(op.case_id)
+    if state is None:
+        raise NotFound("case.not_found", "no such case", case=str(op.case_id))
+    if op.kind == "edit":
+        decision = _edit_decision(work, state, op)
+    else:
+        try:
+            action = Action(op.kind)
+        except ValueError:
+            raise InvalidInput("sync.unknown_kind", f"unknown operation kind {op.kind!r}", field="kind") from None
+        req = msgspec.convert(op.args, wire.ActionRequest)
+        target_unit, target_agent = await resolve_targets(action, req)
+        decision = decide(
+            state, work.actor, action, req.args(), work.now, target_unit=target_unit, target_agent=target_agent
+        )
+    _record(work, op.case_id, state, decision)
+    return int(decision.changes["version"])
+
+
+async def _apply_create(work: _Work, op: Operation) -> int:
+    data = msgspec.convert({**op.args, "id": str(op.case_id)}, wire.CaseCreate)
+    existing = work.state(op.case_id)
+    if existing is not None:
+        if existing.created_by == work.actor.id:
+            return existing.version  # the device never heard the answer; it is the same case
+        raise Conflict("case.exists", "a case with this id already exists")
+    origin = await load_unit_row(work.actor.unit_code)
+    assert origin is not None
+    values = new_case_values(work.actor, data, work.now, await load_item(data.item_code), origin, await load_city())
+    work.new[op.case_id] = values
+    work.rows[op.case_id] = values
+    work.states[op.case_id] = to_state(values)
+    work.holders.append((op.case_id, int(values["created_by"])))
+    work.event(op.case_id, 1, "create", "", {}, {"status": values["status"], "owner_unit": values["owner_unit"]})
+    return 1
+
+
+def _edit_decision(work: _Work, state: CaseState, op: Operation) -> Decision:
+    """Field edits merge field by field: the latest hybrid logical clock wins."""
+    stamp = hlc.bounded(op.hlc, int(work.now.timestamp() * 1000))
+    flags = dict(work.rows[op.case_id].get("flags") or {})
+    clocks: dict[str, str] = dict(flags.get("hlc") or {})
+    args: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name in op.args and stamp > clocks.get(name, ""):
+            args[name] = op.args[name]
+            clocks[name] = stamp
+    if "materials" in op.args and isinstance(op.args["materials"], list):
+        newer = []
+        for m in op.args["materials"]:
+            key = f"materials.{m.get('code') if isinstance(m, Mapping) else m}"
+            if stamp > clocks.get(key, ""):
+                newer.append(m)
+                clocks[key] = stamp
+        if newer:
+            args["materials"] = newer
+    if not args:
+        # Every field already carries a later edit: accepted, and nothing changes.
+        decision = Decision(action=Action.UPDATE, changes={"version": state.version})
+        return decision
+    decision = decide(state, work.actor, Action.UPDATE, args, work.now)
+    decision.changes["flags"] = {**flags, "hlc": clocks}
+    return decision
+
+
+def _record(work: _Work, case_id: uuid.UUID, state: CaseState, decision: Decision) -> None:
+    if decision.changes.get("version") == state.version:
+        return  # a no-op edit
+    columns = to_columns(decision.changes)
+    row = work.rows[case_id]
+    before = {k: msgspec.to_builtins(row.get(k)) for k in columns if k in row and k != "version"}
+    after = {k: msgspec.to_builtins(v) for k, v in columns.items() if k not in ("version", "flags")}
+    work.states[case_id] = apply(state, decision)
+    if case_id in work.new:
+        work.new[case_id].update(columns)
+    else:
+        work.base_versions.setdefault(case_id, int(row["version"]))
+        work.changed.setdefault(case_id, {}).update(columns)
+    work.rows[case_id] = {**row, **columns}
+    new_assignee = decision.changes.get("assignee_id")
+    if new_assignee is not None and new_assignee not in state.holders:
+        work.holders.append((case_id, int(new_assignee)))
+    work.event(case_id, int(decision.changes["version"]), decision.action.value, decision.reason, before, after)
+
+
+async def _write(
+    engine: Engine, work: _Work, device: Mapping[str, Any], new_last: int, ledger: list[dict[str, Any]]
+) -> None:
+    touched = list(work.new) + [cid for cid in work.changed if cid not in work.new]
+    async with db.transaction(engine):
+        moved = (
+            await Device.update({Device.last_seq: new_last, Device.last_push_at: utc(work.now)})
+            .where((Device.client_id == device["client_id"]) & (Device.last_seq == device["last_seq"]))
+            .returning(Device.client_id)
+        )
+        if not moved:
+            raise _Retry()
+        if touched:
+            head = await next_value("change", len(touched))
+            seqs = dict(zip(touched, range(head - len(touched) + 1, head + 1), strict=True))
+        if work.new:
+            top = await next_value(ref_counter(work.now), len(work.new))
+            for n, (cid, values) in enumerate(work.new.items()):
+                values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
+                values["change_seq"] = seqs[cid]
+            await _insert(Case, list(work.new.values()))
+        for cid, columns in work.changed.items():
+            if cid in work.new:
+                continue
+            columns = {**columns, "change_seq": seqs[cid], "updated_at": utc(work.now)}
+            done = (
+                await Case.update({getattr(Case, k): v for k, v in columns.items()})
+                .where((Case.id == cid) & (Case.version == work.base_versions[cid]))
+                .returning(Case.id)
+            )
+            if not done:
+                raise _Retry()
+        await _insert(CaseHolder, [dict(case_id=c, agent_id=a) for c, a in work.holders])
+        await _insert(CaseEvent, work.events)
+        await _insert(SyncOp, ledger)
+
+
+async def _insert(table: Any, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await table.insert(*[table(**r) for r in rows[start : start + INSERT_CHUNK]]).run()
+
+
+# --- pull -------------------------------------------------------------------------------
+
+
+def _scope(actor: Actor, now: datetime) -> Any:
+    held = CaseHolder.select(CaseHolder.case_id).where(CaseHolder.agent_id == (actor.id or -1))
+    visible = under(Case.owner_path, actor.unit_path) | under(Case.origin_path, actor.unit_path) | Case.id.is_in(held)
+    fresh = Case.closed_at.is_null() | (Case.closed_at >= utc(now - RETENTION))
+    return visible & fresh
+
+
+def in_sync_scope(row: Mapping[str, Any], actor: Actor, now: datetime) -> bool:
+    closed = row.get("closed_at")
+    return can_see(to_state(row), actor) and (closed is None or closed >= now - RETENTION)
+
+
+async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: int, now: datetime) -> PullResponse:
+    device = await device_of(principal, client_id)
+    actor = principal.actor
+    head_row = await Counter.select(Counter.value).where(Counter.name == "change").first()
+    head = int(head_row["value"]) if head_row else 0
+    rows = await (
+        Case.select()
+        .where(_scope(actor, now) & (Case.change_seq > cursor) & (Case.change_seq <= head))
+        .order_by(Case.change_seq)
+        .limit(limit + 1)
+        .output(load_json=True)
+    )
+    has_more = len(rows) > limit
+    page = rows[:limit]
+    end = page[-1]["change_seq"] if has_more else max(head, cursor)
+    evicted: list[uuid.UUID] = []
+    checksum = None
+    scope_size = None
+    if page:
+        await _remember(client_id, [(r["id"], r["version"]) for r in page])
+    if not has_more:
+        # The last page: compare what the device holds with the whole scope, evict what
+        # left it (moved on, closed past retention, agent moved), and send the checksum.
+        scope = await Case.select(Case.id, Case.version).where(_scope(actor, now))
+        versions = {r["id"]: r["version"] for r in scope}
+        held = await ClientView.select(ClientView.case_id).where(ClientView.client_id == client_id)
+        evicted = [r["case_id"] for r in held if r["case_id"] not in versions]
+        if evicted:
+            for start in range(0, len(evicted), 500):
+                chunk = evicted[start : start + 500]
+                await ClientView.delete().where((ClientView.client_id == client_id) & ClientView.case_id.is_in(chunk))
+        checksum = scope_checksum([(str(k), v) for k, v in versions.items()])
+        scope_size = len(versions)
+    notes = await (
+        Notification.select()
+        .where(
+            (Notification.agent_id == principal.id)
+            & (Notification.change_seq > cursor)
+            & (Notification.change_seq <= end)
+        )
+        .order_by(Notification.change_seq)
+    )
+    await Device.update({Device.last_pull_at: utc(now)}).where(Device.client_id == client_id).run()
+    return PullResponse(
+        cursor=end,
+        has_more=has_more,
+        cases=[to_wire(r, actor, now) for r in page],
+        evicted=evicted,
+        last_seq=int(device["last_seq"]),
+        checksum=checksum,
+        scope_size=scope_size,
+        notifications=[
+            Notice(
+                id=n["id"],
+                kind=n["kind"],
+                message=n["message"],
+                case_id=n["case_id"],
+                created_at=n["created_at"].astimezone(UTC).isoformat(),
+            )
+            for n in notes
+        ],
+    )
+
+
+async def _remember(client_id: uuid.UUID, pairs: list[tuple[uuid.UUID, int]]) -> None:
+    """Record what the device now holds (its client view)."""
+    rows = [ClientView(client_id=client_id, case_id=cid, version=v) for cid, v in pairs]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        await (
+            ClientView.insert(*rows[start : start + INSERT_CHUNK])
+            .on_conflict(
+                target=(ClientView.client_id, ClientView.case_id), action="DO UPDATE", values=[ClientView.version]
+            )
+            .run()
+        )
+
+

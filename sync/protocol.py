@@ -1,0 +1,102 @@
+"""The push/pull protocol (SPEC §5): operations, push results, pull pages.
+
+Wire format is JSON, or MessagePack when the body is sent as ``application/msgpack``
+(and asked for with ``Accept: application/msgpack``). The server's input types forbid
+unknown fields; the types a device decodes accept them, so an old device survives a
+newer server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import msgspec
+
+from sync.wire import Case
+
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+
+#: Operation kinds: ``create``, ``edit`` (field edits merged by HLC) and every case action.
+OpKind = str
+Result = Literal["applied", "duplicate", "rejected"]
+
+
+class Operation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    op_id: uuid.UUID
+    client_id: uuid.UUID
+    seq: int
+    case_id: uuid.UUID
+    kind: OpKind
+    args: dict[str, Any] = {}
+    #: Hybrid logical clock of the device when the operation was made ("ms:counter:node").
+    hlc: str = ""
+
+
+class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    client_id: uuid.UUID
+    ops: list[Operation]
+
+
+class OpResult(msgspec.Struct, kw_only=True):
+    op_id: uuid.UUID
+    seq: int
+    result: Result
+    code: str = ""
+    message: str = ""
+    case_version: int | None = None
+
+
+class PushResponse(msgspec.Struct, kw_only=True):
+    results: list[OpResult]
+    last_seq: int
+
+
+class Notice(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    message: str = ""
+    case_id: uuid.UUID | None = None
+    created_at: str | None = None
+
+
+class PullResponse(msgspec.Struct, kw_only=True):
+    cursor: int
+    has_more: bool = False
+    cases: list[Case] = []
+    evicted: list[uuid.UUID] = []
+    last_seq: int = 0
+    #: sha256 over the sorted "case_id:version" lines of the device's whole scope; sent on
+    #: the last page, so a device can tell whether its replica matches.
+    checksum: str | None = None
+    scope_size: int | None = None
+    notifications: list[Notice] = []
+
+
+class DeviceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str = ""
+    client_id: uuid.UUID | None = None
+
+
+class DeviceOut(msgspec.Struct, kw_only=True):
+    client_id: uuid.UUID
+    agent_id: int
+    name: str = ""
+    revoked: bool = False
+    last_seq: int = 0
+
+
+def scope_checksum(versions: dict[str, int] | list[tuple[str, int]]) -> str:
+    """The checksum both sides compute over (case id, version) pairs."""
+    import hashlib
+
+    pairs = sorted(versions.items() if isinstance(versions, dict) else versions)
+    digest = hashlib.sha256()
+    for case_id, version in pairs:
+        digest.update(f"{case_id}:{version}\n".encode())
+    return digest.hexdigest()
+
+
+json_encoder = msgspec.json.Encoder()
+msgpack_encoder = msgspec.msgpack.Encoder()
