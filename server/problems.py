@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from hierarchy.errors import DaibanError
@@ -28,7 +28,7 @@ _HTTP_CODES = {
 }
 
 
-def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any], **extra: Any) -> Response[Any]:
+def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any], /, **extra: Any) -> Response[Any]:
     body = {
         "type": f"https://daiban.example/problems/{code}",
         "title": code,
@@ -36,8 +36,9 @@ def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any]
         "detail": detail,
         "code": code,
         "instance": request.url.path,
-        **extra,
     }
+    # An error's data never overrides the members RFC 9457 and clients rely on.
+    body |= {k: v for k, v in extra.items() if k not in body}
     headers = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(int(extra["retry_after"]))
@@ -62,6 +63,9 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
         detail = exc.detail or "the request is not valid"
         if "JSON is malformed" in detail or "decode" in detail.lower():
             code = "request.malformed_json"
+    elif isinstance(exc.__cause__, SerializationException):
+        # Litestar wraps a body it cannot decode (bad JSON or MessagePack) in a ClientException.
+        code, detail = "request.malformed_json", f"the body cannot be decoded: {exc.detail}"
     else:
         code = _HTTP_CODES.get(status, f"http.{status}")
         detail = exc.detail
