@@ -170,7 +170,12 @@ async def _push_once(
     fresh: list[Operation] = []
     for op in ops:
         if op.seq <= last or op.op_id in seen:
-            results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="duplicate")
+            # A replay: say so, and repeat what happened the first time, so a device that
+            # lost the first answer still learns of a rejection.
+            first = seen.get(op.op_id, {})
+            results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="duplicate",
+                                         original=first.get("result", ""), code=first.get("code", ""),
+                                         message=first.get("message", ""))
         elif fresh and op.seq == fresh[-1].seq:
             raise InvalidInput("sync.seq_repeated", f"two operations carry seq {op.seq}", field="ops.seq")
         else:
@@ -218,11 +223,13 @@ def _ledger(op: Operation, result: str, code: str, message: str, now: datetime) 
     )
 
 
-async def _seen_op_ids(op_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def _seen_op_ids(op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     if not op_ids:
-        return set()
-    rows = await SyncOp.select(SyncOp.op_id).where(SyncOp.op_id.is_in(op_ids))
-    return {r["op_id"] for r in rows}
+        return {}
+    rows = await SyncOp.select(SyncOp.op_id, SyncOp.result, SyncOp.code, SyncOp.message).where(
+        SyncOp.op_id.is_in(op_ids)
+    )
+    return {r["op_id"]: r for r in rows}
 
 
 async def _load_rows(case_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

@@ -43,6 +43,8 @@ class OpResult(msgspec.Struct, kw_only=True):
     op_id: uuid.UUID
     seq: int
     result: Result
+    #: For a duplicate: what the operation's first push gave ("applied" or "rejected").
+    original: str = ""
     code: str = ""
     message: str = ""
     case_version: int | None = None

@@ -1,0 +1,447 @@
+"""The offline-first client used by ``daiban village`` and the console.
+
+Every action is checked with the same rules the server uses (``hierarchy.machine``),
+applied to the local replica at once and queued in the durable outbox in one local
+transaction. ``sync()`` pushes the outbox, pulls pages until done, then rebases the
+operations still pending on the fresh server state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from hierarchy.cases import Actor, CaseKind, CaseState, Status, base_priority
+from hierarchy.errors import DaibanError
+from hierarchy.machine import Action, Decision, UnitRef, apply, decide
+from hierarchy.roles import Role
+from hierarchy.sla import SlaEvent, compute_sla
+from hierarchy.tree import Level
+from sync.hlc import HLC
+from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
+from sync.replica import ConflictRecord, Replica
+from sync.transport import SyncError, Transport
+from sync.wire import Case, CaseCreate
+
+PUSH_BATCH = 200
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientStatus:
+    online: bool
+    pending: int
+    conflicts: int
+    last_sync: str | None
+    cursor: int
+    server: str | None
+    username: str | None
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    pages: int = 0
+    evicted: int = 0
+    conflicts: int = 0
+    checksum_ok: bool | None = None
+    repaired: bool = False
+
+
+def state_of(case: Case) -> CaseState:
+    """The rules' view of a replica case."""
+    return CaseState(
+        id=str(case.id), kind=case.kind, item_code=case.item_code, status=case.status,
+        origin_unit=case.origin_unit, origin_path=case.origin_path, owner_unit=case.owner_unit,
+        owner_path=case.owner_path, created_by=case.created_by or 0,
+        accepted_at=case.accepted_at or datetime.now(UTC), due_at=case.due_at or datetime.now(UTC),
+        promised_days=case.promised_days, open_weekends=case.open_weekends, assignee_id=case.assignee_id,
+        holders=tuple(case.holders), version=case.version, priority=case.priority,
+        materials=tuple(case.materials), sla_events=tuple(msgspec.convert(case.sla_events, list[SlaEvent])),
+        extension=case.extension, last_from_unit=case.last_from_unit, last_from_path=case.last_from_path,
+        queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
+        review=case.review, escalations=case.escalations, returns=case.returns, reopens=case.reopens,
+        title=case.title, description=case.description,
+    )  # fmt: skip
+
+
+#: Fields the rules change that the wire case carries too.
+_COMMON = [f for f in Case.__struct_fields__ if f in {x.name for x in dataclasses.fields(CaseState)}]
+
+
+def case_after(case: Case, decision: Decision) -> Case:
+    """The replica case with a decision's changes applied."""
+    new = apply(state_of(case), decision)
+    updates: dict[str, Any] = {f: getattr(new, f) for f in _COMMON}
+    if "rating_comment" in decision.changes:
+        updates["rating_comment"] = decision.changes["rating_comment"]
+    merged = {**msgspec.to_builtins(case), **msgspec.to_builtins(updates)}
+    return msgspec.convert(merged, Case, strict=False)
+
+
+class SyncClient:
+    """One device: its replica, its identity, and the way to the server."""
+
+    def __init__(self, replica: Replica, transport: Transport | None = None) -> None:
+        self.replica = replica
+        server = replica.get("server")
+        self.transport = transport or Transport(server or "http://127.0.0.1:8000", token=replica.get("token"))
+        self.online = False
+        self.hlc = HLC(node=(replica.get("client_id") or "unregistered")[:8])
+
+    @classmethod
+    def open(cls, path: str | Path, **transport_options: Any) -> SyncClient:
+        replica = Replica(path)
+        server = replica.get("server")
+        transport = Transport(server or "http://127.0.0.1:8000", token=replica.get("token"), **transport_options)
+        return cls(replica, transport)
+
+    async def close(self) -> None:
+        await self.transport.close()
+        self.replica.close()
+
+    # --- identity -------------------------------------------------------------------
+
+    async def init(self, server: str, username: str, password: str, device_name: str = "") -> None:
+        """Sign in, register this device and cache what offline work needs."""
+        self.transport.base_url = server.rstrip("/")
+        await self.login(username, password)
+        client_id = self.replica.get("client_id")
+        device = await self.transport.call(
+            "POST",
+            "/api/v1/devices",
+            json={"name": device_name or f"{username} device", **({"client_id": client_id} if client_id else {})},
+        )
+        items = await self.transport.call("GET", "/api/v1/items")
+        with self.replica.tx() as c:
+            self.replica.put(
+                c,
+                server=self.transport.base_url,
+                client_id=device["client_id"],
+                items=msgspec.json.encode(items).decode(),
+            )
+        self.hlc.node = str(device["client_id"])[:8]
+
+    async def login(self, username: str, password: str) -> None:
+        token = await self.transport.call(
+            "POST", "/api/v1/auth/token", json={"username": username, "password": password}, auth=False
+        )
+        agent = token["agent"]
+        self.transport.token = token["access_token"]
+        unit = await self.transport.call("GET", f"/api/v1/units/{agent['unit_code']}", auth=False)
+        with self.replica.tx() as c:
+            self.replica.put(
+                c,
+                token=token["access_token"],
+                agent_id=agent["id"],
+                username=agent["username"],
+                role=agent["role"],
+                unit_code=unit["code"],
+                unit_path=unit["path"],
+                unit_level=unit["level"],
+                open_weekends=int(unit["open_weekends"]),
+                server=self.transport.base_url,
+            )
+        self.online = True
+
+    @property
+    def registered(self) -> bool:
+        return self.replica.get("client_id") is not None
+
+    def actor(self) -> Actor:
+        r = self.replica
+        if r.get("agent_id") is None:
+            raise SyncError("client.not_initialised", "run `daiban village init` first")
+        return Actor(
+            id=int(r.get("agent_id") or 0),
+            unit_code=r.get("unit_code") or "",
+            unit_path=r.get("unit_path") or "",
+            role=Role(r.get("role")),
+            level=Level(r.get("unit_level")),
+            username=r.get("username") or "",
+        )
+
+    def items(self) -> list[dict[str, Any]]:
+        raw = self.replica.get("items")
+        return list(msgspec.json.decode(raw)) if raw else []
+
+    # --- reads ----------------------------------------------------------------------
+
+    def cases(self, view: str = "scope", status: list[str] | None = None) -> list[Case]:
+        me = self.actor()
+        where, params = "1=1", ()
+        if view == "mine":
+            where, params = "assignee_id = ?", (me.id,)
+        elif view == "queue":
+            where, params = "owner_unit = ? AND status = 'queued'", (me.unit_code,)
+        found = self.replica.cases(where, params)
+        return [c for c in found if not status or c.status.value in status]
+
+    def case(self, case_id: str | uuid.UUID) -> Case | None:
+        return self.replica.case(str(case_id))
+
+    def pending_cases(self) -> set[str]:
+        return self.replica.pending_cases()
+
+    def conflicts(self) -> list[ConflictRecord]:
+        return self.replica.conflicts()
+
+    def status(self) -> ClientStatus:
+        return ClientStatus(
+            online=self.online,
+            pending=self.replica.pending_count(),
+            conflicts=len(self.replica.conflicts()),
+            last_sync=self.replica.get("last_sync"),
+            cursor=int(self.replica.get("cursor", "0") or 0),
+            server=self.replica.get("server"),
+            username=self.replica.get("username"),
+        )
+
+    async def history(self, case_id: str | uuid.UUID) -> list[dict[str, Any]]:
+        """The server's history of a case (online only)."""
+        return list(await self.transport.call("GET", f"/api/v1/cases/{case_id}/history"))
+
+    async def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any other API call, online (units, workload, reports …)."""
+        return await self.transport.call(method, path, **kwargs)
+
+    # --- writes: applied here at once, queued for the server ------------------------
+
+    def create(self, data: Mapping[str, Any]) -> Case:
+        """Take a new matter: the case exists on this device at once, with a client-made id."""
+        me = self.actor()
+        body = {"id": str(uuid.uuid4()), **data}
+        create = msgspec.convert(body, CaseCreate)
+        item = next((i for i in self.items() if i["code"] == create.item_code), None)
+        if item is None:
+            raise SyncError("item.unknown", f"no item with code {create.item_code}", field="item_code")
+        now = datetime.now(UTC)
+        complaint = create.kind is CaseKind.COMPLAINT
+        owner = self._city() if complaint else (me.unit_code, me.unit_path)
+        weekends = self.replica.get("open_weekends") == "1"
+        case = Case(
+            id=create.id, kind=create.kind, item_code=create.item_code, title=create.title or item["name"],
+            description=create.description, applicant=msgspec.to_builtins(create.applicant),
+            groups=[g.value for g in create.groups], service_mode=create.service_mode.value,
+            origin_unit=me.unit_code, origin_path=me.unit_path, owner_unit=owner[0], owner_path=owner[1],
+            created_by=me.id, assignee_id=None if complaint else me.id,
+            status=Status.QUEUED if complaint else Status.IN_PROGRESS,
+            priority=base_priority(create.kind, create.service_mode, [g.value for g in create.groups]),
+            materials=[{**m, "state": "missing"} for m in item["materials"]], accepted_at=now,
+            due_at=compute_sla(now, item["promised_days"], weekends, ()).due_at, promised_days=item["promised_days"],
+            open_weekends=weekends, holders=[me.id] if me.id else [], queued_at=now, created_at=now,
+        )  # fmt: skip
+        args = msgspec.to_builtins(create)
+        args.pop("id")
+        with self.replica.tx() as c:
+            self.replica.save_local(c, case)
+            self.replica.enqueue(c, self._client_id(), str(case.id), "create", args, self.hlc.now())
+        return case
+
+    def act(
+        self,
+        case_id: str | uuid.UUID,
+        action: str | Action,
+        *,
+        unit: UnitRef | None = None,
+        agent: Actor | None = None,
+        **args: Any,
+    ) -> Case:
+        """Apply an action here (same rules as the server) and queue it.
+
+        Raises the domain error at once when the rules refuse, so the agent sees it now.
+        ``unit``/``agent`` give the local rules the target of a dispatch or hand-over;
+        without them the operation is queued unchecked and the server decides.
+        """
+        action = Action(action)
+        case = self._require(case_id)
+        wire_args = {k: v for k, v in args.items() if v is not None}
+        if unit is not None:
+            wire_args["unit"] = unit.code
+        if agent is not None:
+            wire_args["agent"] = agent.username
+        # A target named only by code cannot be checked here; the server decides.
+        unchecked = unit is None and agent is None and ("unit" in wire_args or "agent" in wire_args)
+        new = case
+        if not unchecked:
+            decision = decide(
+                state_of(case), self.actor(), action, wire_args, datetime.now(UTC), target_unit=unit, target_agent=agent
+            )
+            new = case_after(case, decision)
+        with self.replica.tx() as c:
+            self.replica.save_local(c, new)
+            self.replica.enqueue(c, self._client_id(), str(case.id), action.value, wire_args, self.hlc.now())
+        return new
+
+    def edit(self, case_id: str | uuid.UUID, **fields: Any) -> Case:
+        """Field edits (title, description, materials): merged field by field on the server."""
+        case = self._require(case_id)
+        decision = decide(state_of(case), self.actor(), Action.UPDATE, fields, datetime.now(UTC))
+        new = case_after(case, decision)
+        with self.replica.tx() as c:
+            self.replica.save_local(c, new)
+            self.replica.enqueue(c, self._client_id(), str(case.id), "edit", fields, self.hlc.now())
+        return new
+
+    # --- sync -----------------------------------------------------------------------
+
+    async def sync(self, progress: Progress | None = None) -> SyncReport:
+        """Push everything pending, pull every page, rebase what is still pending."""
+        report = SyncReport()
+        try:
+            await self._push(report, progress)
+            await self._pull(report, progress)
+        except SyncError as exc:
+            self.online = not exc.transient
+            raise
+        self._rebase()
+        self.online = True
+        with self.replica.tx() as c:
+            self.replica.put(c, last_sync=datetime.now(UTC).isoformat())
+        return report
+
+    async def _push(self, report: SyncReport, progress: Progress | None) -> None:
+        total = self.replica.pending_count()
+        while True:
+            ops = self.replica.outbox(limit=PUSH_BATCH)
+            if not ops:
+                return
+            body = msgspec.to_builtins(PushRequest(client_id=uuid.UUID(self._client_id()), ops=ops))
+            try:
+                answer = msgspec.convert(
+                    await self.transport.call("POST", "/api/v1/sync/push", json=body), PushResponse
+                )
+            except SyncError as exc:
+                if exc.code != "sync.seq_gap":
+                    raise
+                expected = int(exc.data.get("expected", 0))
+                if expected > ops[0].seq:  # the server applied these; their answer was lost
+                    with self.replica.tx() as c:
+                        self.replica.ack(c, expected - 1)
+                    continue
+                raise SyncError("sync.outbox_lost", "operations the server expects are missing here") from exc
+            by_op = {str(o.op_id): o for o in ops}
+            with self.replica.tx() as c:
+                for r in answer.results:
+                    op = by_op.get(str(r.op_id))
+                    rejected = r.result == "rejected" or (r.result == "duplicate" and r.original == "rejected")
+                    report.applied += r.result == "applied"
+                    report.duplicates += r.result == "duplicate"
+                    if rejected and op is not None:
+                        report.rejected += 1
+                        report.conflicts += 1
+                        self.replica.add_conflict(
+                            c,
+                            op_id=str(op.op_id),
+                            case_id=str(op.case_id),
+                            kind=op.kind,
+                            code=r.code,
+                            message=r.message,
+                            snapshot=self.replica.case(str(op.case_id)),
+                        )
+                self.replica.ack(c, answer.last_seq)
+            report.pushed += len(ops)
+            if progress:
+                progress("push", report.pushed, total)
+
+    async def _pull(self, report: SyncReport, progress: Progress | None, *, repairing: bool = False) -> None:
+        cursor = int(self.replica.get("cursor", "0") or 0)
+        while True:
+            page = msgspec.convert(
+                await self.transport.call(
+                    "GET", "/api/v1/sync/pull", params={"client_id": self._client_id(), "cursor": cursor}
+                ),
+                PullResponse,
+            )
+            pending = self.replica.pending_cases()
+            with self.replica.tx() as c:
+                for case in page.cases:
+                    self.replica.save_server(c, case)
+                for gone in page.evicted:
+                    gid = str(gone)
+                    local, server = self.replica.case(gid), self.replica.server_case(gid)
+                    if gid in pending or (local is not None and server is not None and local != server):
+                        report.conflicts += 1
+                        self.replica.add_conflict(
+                            c,
+                            case_id=gid,
+                            kind="evicted",
+                            code="sync.evicted_with_edits",
+                            message="the case left this device's scope with unsynced edits",
+                            snapshot=local,
+                        )
+                    self.replica.drop_case(c, gid)
+                self.replica.ack(c, page.last_seq)
+                self.replica.put(c, cursor=page.cursor)
+            cursor = page.cursor
+            report.pages += 1
+            report.pulled += len(page.cases)
+            report.evicted += len(page.evicted)
+            if progress:
+                progress("pull", report.pulled, None)
+            if not page.has_more:
+                break
+        ours = scope_checksum(self.replica.versions())
+        report.checksum_ok = page.checksum is None or ours == page.checksum
+        if not report.checksum_ok and not repairing:
+            # Diverged (a lost page, a restored backup): pull the scope again from the start;
+            # the server re-sends every case and evicts what should not be here.
+            with self.replica.tx() as c:
+                self.replica.put(c, cursor=0)
+            report.repaired = True
+            await self._pull(report, progress, repairing=True)
+
+    def _rebase(self) -> None:
+        """Re-apply still-pending operations on top of the server's state."""
+        me = self.actor()
+        for case_id in self.replica.pending_cases():
+            base = self.replica.server_case(case_id)
+            if base is None:
+                continue  # born here and not yet accepted: the local copy is the truth
+            current = base
+            for op in self.replica.outbox(case_id=case_id):
+                try:
+                    if op.kind == "edit":
+                        decision = decide(state_of(current), me, Action.UPDATE, op.args, datetime.now(UTC))
+                    elif op.kind in Action.__members__.values() and op.kind not in ("dispatch", "handover"):
+                        decision = decide(state_of(current), me, Action(op.kind), op.args, datetime.now(UTC))
+                    else:
+                        continue
+                except DaibanError:
+                    continue  # the server will judge it; it is shown as pending until then
+                current = case_after(current, decision)
+            with self.replica.tx() as c:
+                self.replica.save_local(c, current)
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _client_id(self) -> str:
+        client_id = self.replica.get("client_id")
+        if client_id is None:
+            raise SyncError("client.not_initialised", "run `daiban village init` first")
+        return client_id
+
+    def _require(self, case_id: str | uuid.UUID) -> Case:
+        case = self.replica.case(str(case_id))
+        if case is None:
+            raise SyncError("case.not_found", "no such case on this device (sync first?)", status=404)
+        return case
+
+    def _city(self) -> tuple[str, str]:
+        path = self.replica.get("unit_path") or "/"
+        city = path.strip("/").split("/")[0]
+        return city, f"/{city}/"
+
+
+__all__ = ["ClientStatus", "SyncClient", "SyncReport", "case_after", "state_of"]

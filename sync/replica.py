@@ -1,0 +1,285 @@
+"""The device's local SQLite replica: cases, the durable outbox, conflicts, settings.
+
+Every write that matters commits before the call returns (``synchronous=FULL``), so a
+device killed at any moment restarts with every operation it acknowledged to its user
+still in the outbox.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from sync.protocol import Operation
+from sync.wire import Case
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY,
+    server BLOB,              -- the case as the server last sent it (NULL: born here, not yet synced)
+    local BLOB NOT NULL,      -- what the agent sees: server state + pending operations
+    server_version INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL,
+    owner_unit TEXT NOT NULL,
+    assignee_id INTEGER,
+    due_at TEXT,
+    priority INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS cases_owner ON cases (owner_unit, status);
+CREATE INDEX IF NOT EXISTS cases_assignee ON cases (assignee_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL UNIQUE,
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    args BLOB NOT NULL,
+    hlc TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_case ON outbox (case_id);
+CREATE TABLE IF NOT EXISTS conflicts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id TEXT,
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    snapshot BLOB,
+    at TEXT NOT NULL,
+    dismissed INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_case_decoder = msgspec.json.Decoder(Case)
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRecord:
+    id: int
+    op_id: str | None
+    case_id: str
+    kind: str
+    code: str
+    message: str
+    at: str
+    snapshot: Case | None = None
+
+
+class Replica:
+    """One device's local database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable write."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # --- settings -------------------------------------------------------------------
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def put(self, conn: sqlite3.Connection | None = None, **values: Any) -> None:
+        c = conn or self.conn
+        c.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [(k, str(v)) for k, v in values.items()],
+        )
+
+    # --- cases ----------------------------------------------------------------------
+
+    def case(self, case_id: str) -> Case | None:
+        row = self.conn.execute("SELECT local FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return _case_decoder.decode(row[0]) if row else None
+
+    def server_case(self, case_id: str) -> Case | None:
+        row = self.conn.execute("SELECT server FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return _case_decoder.decode(row[0]) if row and row[0] else None
+
+    def cases(self, where: str = "1=1", params: tuple[Any, ...] = (), limit: int = 100_000) -> list[Case]:
+        rows = self.conn.execute(
+            f"SELECT local FROM cases WHERE {where} ORDER BY priority DESC, due_at, id LIMIT ?", (*params, limit)
+        ).fetchall()
+        return [_case_decoder.decode(r[0]) for r in rows]
+
+    def save_local(self, conn: sqlite3.Connection, case: Case) -> None:
+        body = msgspec.json.encode(case)
+        conn.execute(
+            """INSERT INTO cases (id, server, local, server_version, status, owner_unit, assignee_id, due_at, priority)
+               VALUES (?, NULL, ?, 0, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET local = excluded.local, status = excluded.status,
+                 owner_unit = excluded.owner_unit, assignee_id = excluded.assignee_id,
+                 due_at = excluded.due_at, priority = excluded.priority""",
+            (
+                str(case.id),
+                body,
+                case.status.value,
+                case.owner_unit,
+                case.assignee_id,
+                _iso(case.due_at),
+                case.priority,
+            ),
+        )
+
+    def save_server(self, conn: sqlite3.Connection, case: Case) -> None:
+        """Store the server's state as both server and local copy (rebase re-applies pending ops)."""
+        body = msgspec.json.encode(case)
+        conn.execute(
+            """INSERT INTO cases (id, server, local, server_version, status, owner_unit, assignee_id, due_at, priority)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET server = excluded.server, local = excluded.local,
+                 server_version = excluded.server_version, status = excluded.status,
+                 owner_unit = excluded.owner_unit, assignee_id = excluded.assignee_id,
+                 due_at = excluded.due_at, priority = excluded.priority""",
+            (
+                str(case.id),
+                body,
+                body,
+                case.version,
+                case.status.value,
+                case.owner_unit,
+                case.assignee_id,
+                _iso(case.due_at),
+                case.priority,
+            ),
+        )
+
+    def drop_case(self, conn: sqlite3.Connection, case_id: str) -> None:
+        conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+
+    def versions(self) -> list[tuple[str, int]]:
+        """(case id, server version) of every case the server has sent."""
+        return [
+            (r[0], r[1]) for r in self.conn.execute("SELECT id, server_version FROM cases WHERE server IS NOT NULL")
+        ]
+
+    # --- outbox ---------------------------------------------------------------------
+
+    def enqueue(
+        self, conn: sqlite3.Connection, client_id: str, case_id: str, kind: str, args: dict[str, Any], hlc: str
+    ) -> Operation:
+        seq = int(self.get("next_seq", "1") or 1)
+        op = Operation(
+            op_id=uuid.uuid4(),
+            client_id=uuid.UUID(client_id),
+            seq=seq,
+            case_id=uuid.UUID(case_id),
+            kind=kind,
+            args=args,
+            hlc=hlc,
+        )
+        conn.execute(
+            "INSERT INTO outbox (seq, op_id, case_id, kind, args, hlc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, str(op.op_id), case_id, kind, msgspec.json.encode(args), hlc, datetime.now(UTC).isoformat()),
+        )
+        self.put(conn, next_seq=seq + 1)
+        return op
+
+    def outbox(self, limit: int = 1_000_000, case_id: str | None = None) -> list[Operation]:
+        client_id = self.get("client_id") or str(uuid.UUID(int=0))
+        sql = "SELECT seq, op_id, case_id, kind, args, hlc FROM outbox"
+        params: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql += " WHERE case_id = ?"
+            params = (case_id,)
+        rows = self.conn.execute(sql + " ORDER BY seq LIMIT ?", (*params, limit)).fetchall()
+        return [
+            Operation(
+                op_id=uuid.UUID(r[1]),
+                client_id=uuid.UUID(client_id),
+                seq=r[0],
+                case_id=uuid.UUID(r[2]),
+                kind=r[3],
+                args=msgspec.json.decode(r[4]),
+                hlc=r[5],
+            )
+            for r in rows
+        ]
+
+    def pending_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def pending_cases(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT case_id FROM outbox")}
+
+    def ack(self, conn: sqlite3.Connection, last_seq: int) -> None:
+        """Drop operations the server has processed (applied, duplicate or rejected)."""
+        conn.execute("DELETE FROM outbox WHERE seq <= ?", (last_seq,))
+
+    # --- conflicts ------------------------------------------------------------------
+
+    def add_conflict(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        case_id: str,
+        kind: str,
+        code: str,
+        message: str,
+        op_id: str | None = None,
+        snapshot: Case | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO conflicts (op_id, case_id, kind, code, message, snapshot, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                op_id,
+                case_id,
+                kind,
+                code,
+                message,
+                msgspec.json.encode(snapshot) if snapshot else None,
+                datetime.now(UTC).isoformat(),
+            ),
+        )
+
+    def conflicts(self, include_dismissed: bool = False) -> list[ConflictRecord]:
+        sql = "SELECT id, op_id, case_id, kind, code, message, at, snapshot FROM conflicts"
+        if not include_dismissed:
+            sql += " WHERE dismissed = 0"
+        return [
+            ConflictRecord(
+                id=r[0],
+                op_id=r[1],
+                case_id=r[2],
+                kind=r[3],
+                code=r[4],
+                message=r[5],
+                at=r[6],
+                snapshot=_case_decoder.decode(r[7]) if r[7] else None,
+            )
+            for r in self.conn.execute(sql + " ORDER BY id")
+        ]
+
+    def dismiss(self, conflict_id: int) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE conflicts SET dismissed = 1 WHERE id = ?", (conflict_id,))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
