@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from server.cli import migrate, seed, serve
+from sync.cli import village
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,3 +21,4 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(migrate)
 main.add_command(seed)
+main.add_command(village)

@@ -1,0 +1,313 @@
+"""``daiban village``: the offline client for village and town agents."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from hierarchy.calendar import TZ
+from hierarchy.errors import DaibanError
+from hierarchy.machine import Action
+from sync.client import SyncClient
+from sync.wire import Case
+
+T = TypeVar("T")
+out = Console()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def with_client(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Open the replica, run the command, turn domain errors into a clear message and exit 1."""
+
+    @click.pass_context
+    @functools.wraps(fn)
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        client = SyncClient.open(ctx.obj["replica"])
+
+        async def go() -> Any:
+            try:
+                result = fn(client, *args, **kwargs)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                return result
+            finally:
+                await client.close()
+
+        try:
+            return _run(go())
+        except DaibanError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--replica",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DAIBAN_REPLICA",
+    default=Path("var/village.sqlite"),
+    show_default=True,
+    help="The device's local database.",
+)
+@click.pass_context
+def village(ctx: click.Context, replica: Path) -> None:
+    """The offline client: take matters, act on cases, sync when there is signal."""
+    ctx.ensure_object(dict)
+    ctx.obj["replica"] = replica
+
+
+@village.command()
+@click.option("--server", required=True, help="API base URL, e.g. http://127.0.0.1:8000")
+@click.option("--user", "username", required=True, help="Your sign-in, e.g. a640502100002")
+@click.password_option(confirmation_prompt=False, envvar="DAIBAN_PASSWORD")
+@click.option("--name", default="", help="A name for this device.")
+@with_client
+async def init(client: SyncClient, server: str, username: str, password: str, name: str) -> None:
+    """Sign in and register this device (once per device)."""
+    await client.init(server, username, password, name)
+    me = client.actor()
+    out.print(f"registered device for {me.username} at unit {me.unit_code}; now run: daiban village sync")
+
+
+@village.command()
+@click.password_option(confirmation_prompt=False, envvar="DAIBAN_PASSWORD")
+@with_client
+async def login(client: SyncClient, password: str) -> None:
+    """Sign in again when the token has expired."""
+    await client.login(client.actor().username, password)
+    out.print("signed in")
+
+
+@village.command()
+@click.option("--item", "item_code", help="Item code (see `daiban village items`).")
+@click.option(
+    "--kind", type=click.Choice(["service", "project_issue", "complaint"]), default="service", show_default=True
+)
+@click.option("--applicant-type", type=click.Choice(["person", "firm"]), default="person", show_default=True)
+@click.option("--name", help="Applicant's name.")
+@click.option("--resident-id", help="18-digit resident ID (person).")
+@click.option("--credit-code", help="Unified social credit code (firm).")
+@click.option("--phone", help="Mobile number.")
+@click.option("--title", default="", help="Short title (default: the item's name).")
+@click.option("--description", default="")
+@click.option(
+    "--mode",
+    type=click.Choice(["assist", "proxy", "accompany", "home_visit", "priority"]),
+    default="assist",
+    show_default=True,
+    help="Service mode (priority = 优先办).",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    type=click.Choice(["elderly", "disabled", "pregnant", "low_income", "veteran", "key_project"]),
+)
+@click.option("--project", default=None, help="Project name (project_issue).")
+@with_client
+def new(
+    client: SyncClient,
+    item_code: str | None,
+    kind: str,
+    applicant_type: str,
+    name: str | None,
+    resident_id: str | None,
+    credit_code: str | None,
+    phone: str | None,
+    title: str,
+    description: str,
+    mode: str,
+    groups: tuple[str, ...],
+    project: str | None,
+) -> None:
+    """Take a new matter (asks for what the flags do not give). Works offline."""
+    item_code = item_code or click.prompt("Item code")
+    name = name or click.prompt("Applicant name")
+    applicant: dict[str, Any] = {"type": applicant_type, "name": name}
+    if applicant_type == "person":
+        applicant["resident_id"] = resident_id or click.prompt("Resident ID")
+    else:
+        applicant["credit_code"] = credit_code or click.prompt("Unified social credit code")
+    if phone:
+        applicant["phone"] = phone
+    body: dict[str, Any] = {
+        "kind": kind,
+        "item_code": item_code,
+        "applicant": applicant,
+        "title": title,
+        "description": description,
+        "service_mode": mode,
+        "groups": list(groups),
+    }
+    if project:
+        body["project"] = {"name": project}
+    case = client.create(body)
+    out.print(f"created {case.id} — queued for sync ({client.status().pending} pending)")
+
+
+@village.command()
+@with_client
+def items(client: SyncClient) -> None:
+    """The item catalogue cached on this device."""
+    table = Table("code", "name", "days")
+    for item in client.items():
+        table.add_row(item["code"], item["name"], str(item["promised_days"]))
+    out.print(table)
+
+
+@village.command(name="list")
+@click.option("--view", type=click.Choice(["mine", "queue", "scope"]), default="scope", show_default=True)
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeat).")
+@with_client
+def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None:
+    """Cases on this device; a * marks unsynced changes."""
+    pending = client.pending_cases()
+    table = Table("", "id", "ref", "status", "owner", "due", "title")
+    for case in client.cases(view, list(statuses) or None):
+        due = case.due_at.astimezone(TZ).strftime("%m-%d %H:%M") if case.due_at else ""
+        mark = "*" if str(case.id) in pending else ""
+        table.add_row(mark, str(case.id)[:8], case.ref or "-", case.status.value, case.owner_unit, due, case.title)
+    out.print(table)
+
+
+def _find(client: SyncClient, ident: str) -> Case:
+    for case in client.cases():
+        if str(case.id).startswith(ident) or case.ref == ident:
+            return case
+    raise click.ClickException(f"no case {ident} on this device")
+
+
+@village.command()
+@click.argument("ident")
+@with_client
+def show(client: SyncClient, ident: str) -> None:
+    """One case: id prefix or reference number."""
+    case = _find(client, ident)
+    out.print_json(data=msgspec.to_builtins(case))
+
+
+def _action_command(action: Action) -> click.Command:
+    @click.argument("ident")
+    @click.option("--reason", default=None)
+    @click.option("--note", default=None)
+    @click.option("--unit", default=None, help="Target unit code (dispatch, hand-over to a unit).")
+    @click.option("--agent", default=None, help="Target agent username (hand-over).")
+    @click.option("--days", type=int, default=None, help="Extension days.")
+    @click.option("--rating", type=click.IntRange(1, 5), default=None, help="1 非常不满意 … 5 非常满意.")
+    @click.option("--comment", default=None)
+    @click.option("--reject", is_flag=True, help="Reject the extension request (approve-extension).")
+    @click.option("--uphold", is_flag=True, help="Uphold after a bad-rating review (resolve).")
+    @with_client
+    def command(client: SyncClient, ident: str, reject: bool, uphold: bool, **args: Any) -> None:
+        case = _find(client, ident)
+        if action is Action.APPROVE_EXTENSION:
+            args["approve"] = not reject
+        if uphold:
+            args["uphold"] = True
+        new_state = client.act(case.id, action, **args)
+        out.print(f"{action.value}: {new_state.status.value} at {new_state.owner_unit} — queued for sync")
+
+    command.__doc__ = f"{action.value} a case (applied here at once, sent on the next sync)."
+    return click.command(name=action.value)(command)
+
+
+for _action in Action:
+    if _action is not Action.UPDATE:
+        village.add_command(_action_command(_action))
+
+
+@village.command()
+@click.argument("ident")
+@click.option("--title", default=None)
+@click.option("--description", default=None)
+@click.option(
+    "--material",
+    "materials",
+    multiple=True,
+    metavar="CODE=STATE[,COMMITMENT,YYYY-MM-DD]",
+    help="Material state: provided, missing, or deferred with commitment and due date.",
+)
+@with_client
+def edit(
+    client: SyncClient, ident: str, title: str | None, description: str | None, materials: tuple[str, ...]
+) -> None:
+    """Edit fields; concurrent edits merge field by field (latest clock wins)."""
+    fields: dict[str, Any] = {}
+    if title is not None:
+        fields["title"] = title
+    if description is not None:
+        fields["description"] = description
+    if materials:
+        parsed = []
+        for spec in materials:
+            code, _, rest = spec.partition("=")
+            state, *extra = rest.split(",")
+            entry: dict[str, Any] = {"code": code, "state": state}
+            if state == "deferred" and len(extra) == 2:
+                entry |= {"commitment": extra[0], "due": extra[1]}
+            parsed.append(entry)
+        fields["materials"] = parsed
+    if not fields:
+        raise click.UsageError("nothing to edit")
+    client.edit(_find(client, ident).id, **fields)
+    out.print("edited — queued for sync")
+
+
+@village.command()
+@with_client
+async def sync(client: SyncClient) -> None:
+    """Push pending operations, pull every change, show conflicts."""
+    with Progress(
+        TextColumn("{task.description:<6}"), BarColumn(), TextColumn("{task.completed} done"), console=out
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        report = await client.sync(progress)
+    out.print(
+        f"pushed {report.pushed} (applied {report.applied}, duplicate {report.duplicates}, "
+        f"rejected {report.rejected}); pulled {report.pulled} in {report.pages} pages; "
+        f"evicted {report.evicted}; new conflicts {report.conflicts}; "
+        f"scope checksum {'ok' if report.checksum_ok else 'repaired' if report.repaired else 'MISMATCH'}"
+    )
+
+
+@village.command()
+@with_client
+def status(client: SyncClient) -> None:
+    """Pending operations, last sync and conflicts."""
+    s = client.status()
+    out.print(
+        f"user {s.username} · server {s.server}\npending operations: {s.pending}\n"
+        f"conflicts: {s.conflicts}\nlast sync: {s.last_sync or 'never'} (cursor {s.cursor})"
+    )
+
+
+@village.command()
+@click.option("--dismiss", type=int, default=None, help="Dismiss conflict N once dealt with.")
+@with_client
+def conflicts(client: SyncClient, dismiss: int | None) -> None:
+    """Operations the server refused and cases that left with unsynced edits."""
+    if dismiss is not None:
+        client.replica.dismiss(dismiss)
+    table = Table("#", "case", "operation", "code", "message")
+    for c in client.conflicts():
+        table.add_row(str(c.id), c.case_id[:8], c.kind, c.code, c.message)
+    out.print(table)
