@@ -34,6 +34,8 @@ REOPEN_WINDOW = timedelta(days=15)
 REVIEW_WORKING_DAYS = 15
 MAX_EXTENSION_DAYS = 10
 MAX_TEXT = 2000
+#: A case title is a short line (the column holds 200 characters).
+MAX_TITLE = 200
 
 
 class Action(enum.StrEnum):
@@ -124,7 +126,7 @@ def _illegal(case: CaseState, action: str) -> Conflict:
     return Conflict(
         "case.illegal_transition",
         f"cannot {action} a case that is {case.status.value}",
-        status=case.status.value,
+        case_status=case.status.value,
         action=action,
     )
 
@@ -138,15 +140,22 @@ def _forbid(why: str) -> Forbidden:
     return Forbidden("case.forbidden", why)
 
 
-def _text(args: Mapping[str, Any], name: str, *, required: bool) -> str:
-    value = args.get(name)
+def check_text(value: Any, name: str, *, required: bool = False, limit: int = MAX_TEXT, field: str = "") -> str:
+    """Free text as a case stores it: at most ``limit`` characters and no NUL character
+    (PostgreSQL text cannot hold one); blank counts as missing. Returns it stripped."""
+    field = field or name
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidInput(f"case.{name}_required", f"a {name} is required", field=name)
+            raise InvalidInput(f"case.{name}_required", f"a {name} is required", field=field)
         return ""
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise InvalidInput(f"case.{name}_invalid", f"{name} must be text of at most {MAX_TEXT} characters", field=name)
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value:
+        why = f"{name} must be text of at most {limit} characters, without NUL"
+        raise InvalidInput(f"case.{name}_invalid", why, field=field)
     return value.strip()
+
+
+def _text(args: Mapping[str, Any], name: str, *, required: bool, limit: int = MAX_TEXT) -> str:
+    return check_text(args.get(name), name, required=required, limit=limit)
 
 
 def _holds_or_leads(case: CaseState, actor: Actor) -> bool:
@@ -422,9 +431,10 @@ def _update(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetim
     if not (_holds_or_leads(case, actor) or actor.id == case.created_by):
         raise _forbid("only the assignee, a lead of the owner unit or the creator edits a case")
     changes: dict[str, Any] = {}
-    for name in ("title", "description"):
-        if name in args:
-            changes[name] = _text(args, name, required=False)
+    if "title" in args:
+        changes["title"] = _text(args, "title", required=False, limit=MAX_TITLE)
+    if "description" in args:
+        changes["description"] = _text(args, "description", required=False)
     if "materials" in args:
         changes["materials"] = merge_materials(case, args["materials"])
     if not changes:
