@@ -23,7 +23,7 @@ from hierarchy.cases import (
     sees_unmasked,
 )
 from hierarchy.errors import Conflict, InvalidInput, NotFound
-from hierarchy.machine import STARTS_AT_CITY, Action, Decision, UnitRef, decide
+from hierarchy.machine import MAX_TITLE, STARTS_AT_CITY, Action, Decision, UnitRef, check_text, decide
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
@@ -171,6 +171,11 @@ def check_applicant(applicant: wire.Applicant) -> dict[str, Any]:
     out = msgspec.to_builtins(applicant)
     if not applicant.name.strip():
         raise InvalidInput("applicant.name_required", "the applicant needs a name", field="applicant.name")
+    for name in ("name", "contact"):
+        if "\x00" in (getattr(applicant, name) or ""):
+            raise InvalidInput(
+                f"applicant.{name}_invalid", "text cannot hold a NUL character", field=f"applicant.{name}"
+            )
     if applicant.type == "person":
         if applicant.resident_id is None:
             raise InvalidInput(
@@ -207,6 +212,9 @@ def new_case_values(
     if item is None:
         raise InvalidInput("item.unknown", f"no item with code {data.item_code}", field="item_code")
     applicant = check_applicant(data.applicant)
+    title = check_text(data.title, "title", limit=MAX_TITLE) or item["name"]
+    if "\x00" in data.description:
+        raise InvalidInput("case.description_invalid", "text cannot hold a NUL character", field="description")
     if data.kind is CaseKind.PROJECT_ISSUE and data.project is None:
         raise InvalidInput("case.project_required", "a project issue names its project", field="project")
     if data.kind in STARTS_AT_CITY:
@@ -221,7 +229,7 @@ def new_case_values(
         id=data.id,
         kind=data.kind.value,
         item_code=item["code"],
-        title=data.title or item["name"],
+        title=title,
         description=data.description,
         applicant=applicant,
         groups=groups,
@@ -426,11 +434,16 @@ def encode_cursor(row: Mapping[str, Any]) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
+    invalid = InvalidInput("request.cursor_invalid", "cursor is not one this API issued", field="cursor")
     try:
         priority, due, cid = msgspec.json.decode(base64.urlsafe_b64decode(cursor.encode()))
-        return int(priority), datetime.fromisoformat(due), uuid.UUID(cid)
-    except (ValueError, TypeError, msgspec.DecodeError):
-        raise InvalidInput("request.cursor_invalid", "cursor is not one this API issued", field="cursor") from None
+        position = int(priority), datetime.fromisoformat(due), uuid.UUID(cid)
+    except (ValueError, TypeError, OverflowError, msgspec.DecodeError):
+        raise invalid from None
+    # Out-of-range numbers would reach the database (a 32-bit column) and fail there.
+    if not -(2**31) <= position[0] < 2**31 or position[1].tzinfo is None:
+        raise invalid
+    return position
 
 
 async def list_cases(
