@@ -1,0 +1,172 @@
+"""Twenty devices, two thousand operations, a network that drops and delays: nothing lost.
+
+Village devices take matters offline (creates, field edits, escalations); town devices
+claim the shared queue (two agents per town race for the same cases) and edit. Every
+device syncs through a proxy that drops connections before the request, after it,
+mid-answer, or delays them. After a final clean sync: every operation is in the server's
+ledger exactly once, losing claims are conflicts on the loser's device, and each
+replica holds exactly the server's view of its scope, version for version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from factories import case_payload
+from faultproxy import FaultProxy
+from live import live_server
+
+from hierarchy.errors import DaibanError
+from seeds.network import load_units
+from server.settings import Settings
+from sync.client import SyncClient
+
+TOWNS = ("640502100", "640502101")
+VILLAGES_PER_TOWN = 8
+CREATES, EDITS, ESCALATIONS = 40, 40, 20  # 100 operations per village device
+CLAIMS, TOWN_EDITS = 50, 50  # 100 per town device
+FAULTS = {"pass": 0.4, "drop_before": 0.15, "drop_after": 0.2, "drop_mid": 0.15, "delay": 0.1}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[str]:
+    with live_server(settings) as url:
+        yield url
+
+
+def villages() -> list[str]:
+    units = load_units()
+    out: list[str] = []
+    for town in TOWNS:
+        out += sorted(u.code for u in units if u.parent_code == town)[:VILLAGES_PER_TOWN]
+    return out
+
+
+def device(path: Path, url: str | None = None) -> SyncClient:
+    # One connection per request, so the proxy's faults hit every kind of request.
+    client = httpx.AsyncClient(timeout=5, limits=httpx.Limits(max_keepalive_connections=0))
+    c = SyncClient.open(path, attempts=4, wait_initial=0.01, wait_max=0.05, client=client)
+    if url:
+        c.transport.base_url = url
+    return c
+
+
+async def sync_until_done(client: SyncClient, tries: int = 60) -> None:
+    for _ in range(tries):
+        try:
+            await client.sync()
+            return
+        except DaibanError as exc:
+            if not getattr(exc, "transient", False):
+                raise
+    raise AssertionError("sync never got through")
+
+
+async def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    if settings.is_postgres:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    with sqlite3.connect(settings.sqlite_path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def server_scope(url: str, username: str) -> dict[str, int]:
+    token = httpx.post(url + "/api/v1/auth/token", json={"username": username, "password": "demo"}).json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    versions: dict[str, int] = {}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"view": "scope", "limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = httpx.get(url + "/api/v1/cases", params=params, headers=headers).json()
+        versions |= {c["id"]: c["version"] for c in page["cases"]}
+        cursor = page["next_cursor"]
+        if not cursor:
+            return versions
+
+
+async def test_fleet_through_a_faulty_network(server: str, settings: Settings, tmp_path: Path) -> None:
+    proxy = await FaultProxy(upstream_port=int(server.rsplit(":", 1)[1]), seed=7).start()
+    users = [f"a{v}" for v in villages()] + [a for t in TOWNS for a in (f"a{t}", f"a{t}-2")]
+    fleet: dict[str, SyncClient] = {}
+    for user in users:
+        fleet[user] = device(tmp_path / f"{user}.sqlite")
+        await fleet[user].init(proxy.url, user, "demo", f"{user} tablet")
+    made: set[str] = set()
+
+    # Round 1: villages work offline, then sync through the faults.
+    for user in users[: len(TOWNS) * VILLAGES_PER_TOWN]:
+        c = fleet[user]
+        ids = []
+        for n in range(CREATES):
+            body = case_payload(title=f"{user} 事项 {n}")
+            body.pop("id")
+            ids.append(c.create(body).id)
+        for n in range(EDITS):
+            c.edit(ids[n], description=f"补充说明 {n}")
+        for n in range(ESCALATIONS):
+            c.act(ids[n], "escalate", reason="需镇里办理")
+        made |= {str(op.op_id) for op in c.replica.outbox()}
+    proxy.set_faults(**FAULTS)
+    for user in users[: len(TOWNS) * VILLAGES_PER_TOWN]:
+        await sync_until_done(fleet[user])
+
+    # Round 2: both agents of each town claim the same queued cases offline, and edit them.
+    for town in TOWNS:
+        pair = [fleet[f"a{town}"], fleet[f"a{town}-2"]]
+        for c in pair:
+            await sync_until_done(c)
+        queue = sorted(str(x.id) for x in pair[0].cases("queue"))[:CLAIMS]
+        assert len(queue) == CLAIMS
+        for c in pair:
+            for cid in queue:
+                c.act(cid, "claim")
+            for n, cid in enumerate(queue[:TOWN_EDITS]):
+                c.edit(cid, title=f"{c.actor().username} 处理 {n}")
+            made |= {str(op.op_id) for op in c.replica.outbox()}
+        for c in pair:
+            await sync_until_done(c)
+
+    # A clean network: everyone syncs twice (push, then pull what the others pushed).
+    proxy.set_faults(**{"pass": 1.0})
+    for _ in range(2):
+        for c in fleet.values():
+            await sync_until_done(c)
+    print(f"faults injected: {dict(proxy.seen)}; operations: {len(made)}")
+    assert min(proxy.seen[f] for f in ("drop_before", "drop_after", "drop_mid", "delay")) >= 3, proxy.seen
+
+    # Nothing lost, nothing twice.
+    assert len(made) == len(users) * 100
+    ledger = await query(settings, "SELECT op_id FROM sync_op")
+    assert len(ledger) == len(made) and {str(r[0]) for r in ledger} == made
+    creates = await query(settings, "SELECT count(*) FROM case_event WHERE action = 'create'")
+    assert creates[0][0] == len(TOWNS) * VILLAGES_PER_TOWN * CREATES
+    claims = await query(settings, "SELECT count(*) FROM case_event WHERE action = 'claim'")
+    assert claims[0][0] == len(TOWNS) * CLAIMS  # exactly one winner per contested case
+
+    # Losing claims are conflicts on the losing device, and only those.
+    for town in TOWNS:
+        pair = [fleet[f"a{town}"], fleet[f"a{town}-2"]]
+        lost = [[x for x in c.conflicts() if x.kind == "claim"] for c in pair]
+        assert sum(len(x) for x in lost) == CLAIMS
+        assert all(x.code == "case.already_claimed" for side in lost for x in side)
+
+    # Every replica is the server's view of its agent's scope.
+    for user, c in fleet.items():
+        assert c.status().pending == 0, user
+        assert dict(c.replica.versions()) == server_scope(server, user), user
+        for case in c.cases():
+            assert case == c.replica.server_case(str(case.id)), (user, case.id)
+    for c in fleet.values():
+        await c.close()
+    await proxy.stop()
