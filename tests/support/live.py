@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import httpx
 import uvicorn
@@ -22,10 +23,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(settings: Settings, port: int | None = None) -> Iterator[str]:
-    """Serve ``create_app(settings)`` on 127.0.0.1 until the block ends; yields the base URL."""
+def live_server(
+    settings: Settings, port: int | None = None, clock: Callable[[], datetime] | None = None
+) -> Iterator[str]:
+    """Serve ``create_app(settings, clock)`` on 127.0.0.1 until the block ends; yields the base URL."""
     port = port or free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+    config = uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning",
                             lifespan="on", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
