@@ -14,12 +14,16 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from server import db
 from server.auth import PUBLIC_PATHS, BearerAuth, LoginThrottle
+from server.jobs.worker import open_queue
 from server.problems import EXCEPTION_HANDLERS
+from server.routes.agents import AgentController
 from server.routes.auth import AuthController
 from server.routes.cases import CaseController
 from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
+from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
+from server.routes.workload import WorkloadController
 from server.settings import Settings, load_settings
 
 
@@ -34,14 +38,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start(engine)
+        # Jobs go to arq when Redis is configured; otherwise they run here, on the
+        # worker's timetable when settings.embedded_jobs.
+        app.state.jobs = await open_queue(settings, engine, app.state.clock)
         try:
             yield
         finally:
+            await app.state.jobs.close()
             await db.stop(engine)
 
     app = Litestar(
-        route_handlers=[health, ready, UnitController, ItemController, AuthController, CaseController,
-                        DeviceController, SyncController],
+        route_handlers=[health, ready, UnitController, ItemController, AuthController, AgentController, CaseController,
+                        DeviceController, SyncController, WorkloadController, ReportController],
         middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
-from server.auth import Principal, principal_for, revoke, sign_in
+from server.auth import Principal, load_actor, revoke, sign_in
 from sync import wire
 
 
@@ -19,10 +19,12 @@ class AuthController(Controller):
     @post("/token", operation_id="signIn", summary="Exchange username and password for a bearer token")
     async def token(self, request: Request[Any, Any, Any], data: JSONBody[wire.TokenRequest]) -> wire.TokenResponse:
         settings = request.app.state.settings
-        token, expires, _ = await sign_in(
+        token, expires, agent_id = await sign_in(
             data.username, data.password, timedelta(hours=settings.token_ttl_hours), request.app.state.throttle
         )
-        principal = await principal_for(token)
+        loaded = await load_actor(agent_id)
+        assert loaded is not None
+        principal = Principal(actor=loaded[0], name=loaded[1]["name"], token_digest="")
         return wire.TokenResponse(access_token=token, expires_at=expires, agent=await me_of(principal))
 
     @post("/logout", operation_id="signOut", summary="Revoke the token of this request", status_code=204)
