@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from server.cli import migrate, seed, serve
+from server.cli import migrate, report, seed, serve, worker
 from sync.cli import village
 
 
@@ -21,4 +21,6 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(migrate)
 main.add_command(seed)
+main.add_command(worker)
+main.add_command(report)
 main.add_command(village)

@@ -1,15 +1,17 @@
-"""Server-side subcommands: serve, migrate, seed."""
+"""Server-side subcommands: serve, migrate, seed, worker, report."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from hierarchy.errors import DaibanError
 from server import db
+from server.report_export import build_report, write_report
 from server.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -84,3 +86,39 @@ def serve(host: str | None, port: int | None, no_migrate: bool) -> None:
         run_with_db(settings, lambda: db.migrate(db.piccolo_conf.DB))
     app = create_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Run the jobs already queued, then exit.")
+def worker(burst: bool) -> None:
+    """Run background jobs from Redis (DAIBAN_REDIS_URL): the SLA sweep every minute,
+    the daily report at 07:00 Beijing time, notifications."""
+    import logging
+
+    from arq.worker import run_worker
+
+    from server.jobs.worker import worker_settings
+
+    settings = load_settings()
+    if not settings.redis_url:
+        raise click.UsageError("set DAIBAN_REDIS_URL; without Redis, daiban serve runs the jobs itself")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run_worker(worker_settings(settings), burst=burst)
+
+
+@click.command()
+@click.option("--unit", default=None, help="Unit code (default: the city).")
+@click.option(
+    "--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 29 days before --to)."
+)
+@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "xlsx"]), default="md", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+def report(unit: str | None, period_from: Any, period_to: Any, fmt: str, output: str | None) -> None:
+    """Accountability figures for a unit and each of its children (Beijing days)."""
+    settings = load_settings()
+    try:
+        result = run_with_db(settings, lambda: build_report(unit, period_from, period_to))
+    except DaibanError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    write_report(result, fmt, output)

@@ -1,0 +1,281 @@
+"""Rebalancing plans: which open cases to move so no agent or queue is overloaded.
+
+Pure functions over plain values; :mod:`server.workload` loads them and stores the plan.
+
+Two kinds of move:
+
+- **agent moves** — an in-progress case goes from an overloaded agent to another agent:
+  in the same unit first, then a unit at the same level in the same county, then one
+  anywhere in the subtree being planned (same-county-first locality);
+- **unit moves** — a queued case goes from an overloaded unit's queue to a peer unit
+  (same level, same county first) that has an agent with the skill and room for it.
+
+Constraints, all hard: a target agent handles the item (empty ``skills`` means every
+item) and stays within its capacity; a target unit has such an agent and stays within
+the capacity of its agents; cases waiting for the applicant never move (the applicant
+is dealing with the person who asked); a case moves at most once per plan.
+
+Why greedy suffices here. Every move carries exactly one case, so the problem is
+min–max load balancing with unit-size jobs and eligibility (skills, locality)
+constraints. Each greedy step relieves the most loaded agent by one case onto the
+eligible target that ends least loaded, and only if that target ends below where the
+source was, so the sorted load vector falls lexicographically at every step: the
+maximum never rises and the loop ends. Where it can fall short of an optimum is when
+only a chain of moves (A→B so that B→C) would help; a dispatcher must be able to
+explain each move to the two agents involved, and a plan is advisory, applied later
+and re-made as soon as loads change (cases arrive every minute), so an exact solver
+(a flow or MILP model, e.g. OR-Tools) would buy precision the situation does not keep.
+The pools are small — tens of agents in a county, hundreds in the city — so the
+greedy is instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+#: An agent (or unit) is overloaded above its capacity, or above half of it while also
+#: this far above its pool's mean; below half of capacity nobody is overloaded.
+OVER_MEAN = 1.25
+FLOOR = 0.5
+MAX_MOVES = 1000
+
+Locality = Literal["unit", "county", "network"]
+
+
+@dataclass(slots=True)
+class AgentSlot:
+    id: int
+    username: str
+    unit: str
+    unit_path: str
+    level: str
+    capacity: int
+    skills: frozenset[str] = frozenset()
+    load: int = 0
+
+    def handles(self, item: str) -> bool:
+        return not self.skills or item in self.skills
+
+    @property
+    def utilisation(self) -> float:
+        return _util(self.load, self.capacity)
+
+
+@dataclass(slots=True)
+class UnitSlot:
+    code: str
+    path: str
+    level: str
+    agents: list[AgentSlot] = field(default_factory=list)
+    load: int = 0  # queued + assigned open cases owned here
+
+    @property
+    def capacity(self) -> int:
+        return sum(a.capacity for a in self.agents)
+
+    def handles(self, item: str) -> bool:
+        return any(a.handles(item) for a in self.agents)
+
+    @property
+    def utilisation(self) -> float:
+        return _util(self.load, self.capacity)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    id: str
+    item: str
+    status: str
+    owner_unit: str
+    version: int
+    assignee: int | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    case_id: str
+    ref: str | None
+    item: str
+    version: int
+    kind: Literal["agent", "unit"]
+    from_unit: str
+    to_unit: str
+    from_agent: int | None
+    to_agent: int | None
+    locality: Locality
+
+
+def _util(load: int, capacity: int) -> float:
+    if capacity <= 0:
+        return float("inf") if load else 0.0
+    return load / capacity
+
+
+def county_of(path: str) -> str:
+    """The county-level prefix of a path (the city's own path for city units)."""
+    parts = path.strip("/").split("/")
+    return "/" + "".join(f"{p}/" for p in parts[:2])
+
+
+def locality(from_path: str, to_path: str) -> Locality:
+    if from_path == to_path:
+        return "unit"
+    return "county" if county_of(from_path) == county_of(to_path) else "network"
+
+
+_TIER = {"unit": 0, "county": 1, "network": 2}
+
+
+def max_utilisation(slots: Iterable[AgentSlot | UnitSlot]) -> float:
+    return max((s.utilisation for s in slots if s.capacity > 0 or s.load), default=0.0)
+
+
+def _threshold(loads: Sequence[tuple[int, int]]) -> float:
+    """Utilisation above which a pool member is overloaded (see :data:`OVER_MEAN`)."""
+    total_load = sum(load for load, _ in loads)
+    total_cap = sum(cap for _, cap in loads)
+    mean = total_load / total_cap if total_cap else 1.0
+    return min(1.0, max(FLOOR, OVER_MEAN * mean))
+
+
+def plan_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase]) -> list[Move]:
+    """The moves, agent moves first (they also free room for queued cases), then unit moves.
+
+    ``units`` carry their agents with current loads; they are updated as moves are
+    planned, so afterwards they hold the loads the plan leads to.
+    """
+    moves: list[Move] = []
+    moved: set[str] = set()
+    moves += _agent_moves(units, cases, moved)
+    moves += _unit_moves(units, cases, moved)
+    return moves
+
+
+def _agent_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: set[str]) -> list[Move]:
+    agents = {a.id: a for u in units for a in u.agents}
+    unit_of = {u.code: u for u in units}
+    threshold = _threshold([(a.load, a.capacity) for a in agents.values()])
+    held: dict[int, list[OpenCase]] = {}
+    for c in cases:
+        if c.status == "in_progress" and c.assignee in agents:
+            held.setdefault(c.assignee, []).append(c)
+    peers: dict[str, list[AgentSlot]] = {}
+    for a in agents.values():
+        peers.setdefault(a.level, []).append(a)
+    moves: list[Move] = []
+    stuck: set[int] = set()
+    while len(moves) < MAX_MOVES:
+        sources = [a for a in agents.values() if a.id not in stuck and a.utilisation > threshold and held.get(a.id)]
+        if not sources:
+            return moves
+        source = max(sources, key=lambda a: (a.utilisation, -a.id))
+        best: tuple[tuple[int, float, int], OpenCase, AgentSlot] | None = None
+        for case in _one_per_item(held[source.id]):
+            for target in peers[source.level]:
+                if target.id == source.id or not _fits(target, case, source):
+                    continue
+                tier = _TIER[locality(source.unit_path, target.unit_path)]
+                score = (tier, _util(target.load + 1, target.capacity), target.id)
+                if best is None or score < best[0]:
+                    best = (score, case, target)
+        if best is None:
+            stuck.add(source.id)
+            continue
+        _, case, target = best
+        held[source.id].remove(case)
+        moved.add(case.id)
+        source.load -= 1
+        target.load += 1
+        unit_of[source.unit].load -= 1
+        unit_of[target.unit].load += 1
+        moves.append(
+            Move(
+                case.id,
+                case.ref,
+                case.item,
+                case.version,
+                "agent",
+                source.unit,
+                target.unit,
+                source.id,
+                target.id,
+                locality(source.unit_path, target.unit_path),
+            )
+        )
+    return moves
+
+
+def _one_per_item(cases: Sequence[OpenCase]) -> list[OpenCase]:
+    """The first case of each item: targets differ only by skill, so one stands for all."""
+    seen: dict[str, OpenCase] = {}
+    for c in cases:
+        seen.setdefault(c.item, c)
+    return list(seen.values())
+
+
+def _fits(target: AgentSlot, case: OpenCase, source: AgentSlot) -> bool:
+    return (
+        target.handles(case.item)
+        and target.level == source.level
+        and target.load + 1 <= target.capacity
+        and _util(target.load + 1, target.capacity) < source.utilisation
+    )
+
+
+def _unit_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: set[str]) -> list[Move]:
+    threshold = _threshold([(u.load, u.capacity) for u in units])
+    queued: dict[str, list[OpenCase]] = {}
+    for c in cases:
+        if c.status == "queued" and c.id not in moved:
+            queued.setdefault(c.owner_unit, []).append(c)
+    moves: list[Move] = []
+    stuck: set[str] = set()
+    while len(moves) < MAX_MOVES:
+        sources = [u for u in units if u.code not in stuck and u.utilisation > threshold and queued.get(u.code)]
+        if not sources:
+            return moves
+        source = max(sources, key=lambda u: (u.utilisation, u.code))
+        best: tuple[tuple[int, float, str], OpenCase, UnitSlot] | None = None
+        for case in _one_per_item(queued[source.code]):
+            for target in units:
+                if (
+                    target.code == source.code
+                    or target.level != source.level
+                    or not target.handles(case.item)
+                    or target.load + 1 > target.capacity
+                    or _util(target.load + 1, target.capacity) >= source.utilisation
+                ):
+                    continue
+                score = (
+                    _TIER[locality(source.path, target.path)],
+                    _util(target.load + 1, target.capacity),
+                    target.code,
+                )
+                if best is None or score < best[0]:
+                    best = (score, case, target)
+        if best is None:
+            stuck.add(source.code)
+            continue
+        _, case, target = best
+        queued[source.code].remove(case)
+        moved.add(case.id)
+        source.load -= 1
+        target.load += 1
+        moves.append(
+            Move(
+                case.id,
+                case.ref,
+                case.item,
+                case.version,
+                "unit",
+                source.code,
+                target.code,
+                None,
+                None,
+                locality(source.path, target.path),
+            )
+        )
+    return moves

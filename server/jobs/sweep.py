@@ -1,0 +1,368 @@
+"""The SLA sweep, run every minute: escalate, flag and warn, once per breach.
+
+What it does to each open case:
+
+- **Unclaimed** — a queued case not claimed within the owner unit's ``response_days``
+  working days (at least one) since it joined that queue is escalated to the parent
+  unit by the system actor with reason ``sla.unclaimed``. At the city, the top of the
+  chain, the dispatchers are told instead.
+- **Overdue** — a queued or in-progress case past its due time is escalated with reason
+  ``sla.overdue``; a case waiting for the applicant whose pause allowance is used up
+  (or one already at the city) is flagged and its assignee or the dispatchers told.
+- **Warning** — the assignee hears once per due time when one working day is left.
+- **容缺 deferrals** — once a day, deferred materials past their due date are flagged
+  and the assignee (else the creator) told.
+
+Once per breach: each breach has a key (the due time, or the queue entry) that is
+recorded under ``flags["sla"]`` in the same transaction as the escalation or the
+notification. That transaction first takes the change counter, which every case write
+takes too, then re-reads the case and decides again; the escalation itself is a
+conditional update keyed on the version. So a second sweep, or a second worker running
+the same sweep at the same moment, finds the breach handled and does nothing.
+
+The scan reads open cases in batches of :data:`BATCH`, keyset by id, and only those
+whose stored due time is within the warning horizon or that have queued long enough to
+be unclaimed — both indexed predicates — so 100,000 open cases are never loaded at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+import msgspec
+from piccolo.engine.base import Engine
+
+from hierarchy.calendar import TZ, add_working_days, local_date, working_days_between
+from hierarchy.cases import Status, system_actor
+from hierarchy.machine import Action, decide
+from hierarchy.sla import MAX_PAUSE_WORKING_DAYS, SlaEvent, compute_sla
+from server import db
+from server.cases import next_value, to_state, utc, write_decision
+from server.jobs import notify as nt
+from server.tables import Case, Counter, Unit
+
+log = logging.getLogger("daiban.jobs.sweep")
+
+BATCH = 500
+OPEN = [Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value]
+#: add_working_days(t, 1) ends at 18:00 on a later date, so it is always more than 18 h
+#: after t: nothing queued more recently can be unclaimed yet.
+UNCLAIMED_LOWER_BOUND = timedelta(hours=18)
+DEFERRAL_GATE = "sweep.deferrals"
+
+SCAN_COLUMNS = (
+    Case.id,
+    Case.status,
+    Case.owner_unit,
+    Case.owner_path,
+    Case.assignee_id,
+    Case.created_by,
+    Case.due_at,
+    Case.queued_at,
+    Case.accepted_at,
+    Case.promised_days,
+    Case.open_weekends,
+    Case.sla_events,
+    Case.flags,
+    Case.version,
+)
+
+BreachKind = Literal["unclaimed", "overdue", "warned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """What the sweep must do about one case; ``key`` names the breach in the flags."""
+
+    kind: BreachKind
+    key: str
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnitClock:
+    response_days: int
+    open_weekends: bool
+
+
+@dataclass(slots=True)
+class SweepResult:
+    scanned: int = 0
+    unclaimed: int = 0
+    overdue: int = 0
+    flagged: int = 0
+    warned: int = 0
+    deferrals: int = 0
+    lost: int = 0  # someone else (another sweep, an agent) changed the case first
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+# --- the rules: pure functions of a row and the time --------------------------------------
+
+
+def sla_flags(row: dict[str, Any]) -> dict[str, Any]:
+    return dict((row.get("flags") or {}).get("sla") or {})
+
+
+def _key(moment: datetime) -> str:
+    return utc(moment).isoformat()
+
+
+def effective_due(row: dict[str, Any], now: datetime) -> tuple[datetime, bool]:
+    """The due time at ``now`` and whether the clock is stopped by a pause under its cap.
+
+    The stored due time of a case waiting for the applicant does not yet credit the
+    pause in progress; it is recomputed from the history here.
+    """
+    if row["status"] != Status.WAITING_APPLICANT.value:
+        return row["due_at"], False
+    events = msgspec.convert(row["sla_events"] or [], list[SlaEvent])
+    state = compute_sla(row["accepted_at"], row["promised_days"], row["open_weekends"], events, now=now)
+    return state.due_at, state.paused and state.paused_working_days < MAX_PAUSE_WORKING_DAYS
+
+
+def assess(row: dict[str, Any], now: datetime, clock: UnitClock | None) -> Breach | None:
+    """The breach the sweep should act on for this case now, or None.
+
+    Overdue comes first (it is the graver breach); a queued case is then checked for an
+    unclaimed queue entry; an assigned case on a running clock for the last-day warning.
+    """
+    flags = sla_flags(row)
+    due, stopped = effective_due(row, now)
+    if now > due and flags.get("overdue") != _key(due):
+        return Breach("overdue", _key(due), due)
+    if row["status"] == Status.QUEUED.value:
+        if clock is None:
+            return None
+        deadline = add_working_days(row["queued_at"], max(1, clock.response_days), open_weekends=clock.open_weekends)
+        key = f"{row['owner_unit']}@{_key(row['queued_at'])}"
+        if now > deadline and flags.get("unclaimed") != key:
+            return Breach("unclaimed", key, due)
+        return None
+    if row["assignee_id"] is None or stopped or now > due:
+        return None
+    if working_days_between(now, due, open_weekends=row["open_weekends"]) <= 1 and flags.get("warned") != _key(due):
+        return Breach("warned", _key(due), due)
+    return None
+
+
+def warn_horizon(now: datetime) -> datetime:
+    """Midnight after the next working day: every due time warned about lies before it.
+
+    Counted without open weekends, the later of the two calendars, so the scan is a
+    superset for both.
+    """
+    next_day = local_date(add_working_days(now, 1, open_weekends=False))
+    return datetime.combine(next_day + timedelta(days=1), datetime.min.time(), tzinfo=TZ)
+
+
+def overdue_deferrals(row: dict[str, Any], today: date) -> dict[str, str]:
+    """Deferred materials past their due date and not yet flagged: code → due date."""
+    flagged = sla_flags(row).get("deferrals") or {}
+    out: dict[str, str] = {}
+    for m in row.get("materials") or []:
+        if m.get("state") != "deferred" or not m.get("due"):
+            continue
+        try:
+            due = date.fromisoformat(str(m["due"]))
+        except ValueError:
+            continue
+        if due < today and flagged.get(str(m["code"])) != due.isoformat():
+            out[str(m["code"])] = due.isoformat()
+    return out
+
+
+# --- the sweep ---------------------------------------------------------------------------
+
+
+class _Sweep:
+    """One run: caches what it looks up (units, agents) for the length of the run."""
+
+    def __init__(self, engine: Engine, now: datetime) -> None:
+        self.engine = engine
+        self.now = now
+        self.result = SweepResult()
+        self.clocks: dict[str, UnitClock] = {}
+        self.agents: dict[str, list[int]] = {}
+        self.postgres = engine.engine_type == "postgres"
+
+    async def unit_clocks(self, codes: set[str]) -> None:
+        missing = [c for c in codes if c not in self.clocks]
+        if missing:
+            rows = await Unit.select(Unit.code, Unit.response_days, Unit.open_weekends).where(Unit.code.is_in(missing))
+            for r in rows:
+                self.clocks[r["code"]] = UnitClock(r["response_days"], r["open_weekends"])
+
+    async def unit_agents(self, code: str) -> list[int]:
+        if code not in self.agents:
+            self.agents[code] = await nt.unit_agents(code)
+        return self.agents[code]
+
+    async def locked_row(self, case_id: uuid.UUID) -> dict[str, Any] | None:
+        """Inside a transaction: take the change counter first (every case write takes it,
+        always before the case row, so the order cannot deadlock), then read the case."""
+        await next_value("change")
+        query = Case.select().where(Case.id == case_id).output(load_json=True)
+        if self.postgres:
+            query = query.lock_rows()
+        return await query.first()
+
+    async def run(self) -> SweepResult:
+        after: uuid.UUID | None = None
+        horizon, queued_before = utc(warn_horizon(self.now)), utc(self.now - UNCLAIMED_LOWER_BOUND)
+        while True:
+            query = (
+                Case.select(*SCAN_COLUMNS)
+                .where(Case.status.is_in(OPEN))
+                .where(
+                    (Case.due_at < horizon) | ((Case.status == Status.QUEUED.value) & (Case.queued_at < queued_before))
+                )
+                .order_by(Case.id)
+                .limit(BATCH)
+                .output(load_json=True)
+            )
+            if after is not None:
+                query = query.where(Case.id > after)
+            rows = await query
+            if not rows:
+                return self.result
+            self.result.scanned += len(rows)
+            await self.unit_clocks({r["owner_unit"] for r in rows if r["status"] == Status.QUEUED.value})
+            for row in rows:
+                if assess(row, self.now, self.clocks.get(row["owner_unit"])) is not None:
+                    await self.handle(row["id"])
+            after = rows[-1]["id"]
+
+    async def handle(self, case_id: uuid.UUID) -> None:
+        async with db.transaction(self.engine):
+            row = await self.locked_row(case_id)
+            if row is None:
+                return
+            await self.unit_clocks({row["owner_unit"]})
+            breach = assess(row, self.now, self.clocks.get(row["owner_unit"]))
+            if breach is None:
+                self.result.lost += 1
+                return
+            if breach.kind == "warned":
+                await self.warn(row, breach)
+            elif row["status"] != Status.WAITING_APPLICANT.value and row["owner_path"].count("/") > 2:
+                await self.escalate(row, breach)
+            else:
+                await self.flag(row, breach)
+
+    async def set_flags(self, row: dict[str, Any], **sla: Any) -> None:
+        flags = dict(row.get("flags") or {})
+        flags["sla"] = {**sla_flags(row), **sla}
+        await Case.update({Case.flags: flags}).where(Case.id == row["id"])
+
+    async def warn(self, row: dict[str, Any], breach: Breach) -> None:
+        await self.set_flags(row, warned=breach.key)
+        due = breach.due_at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+        await nt.notify([row["assignee_id"]], nt.SLA_WARNING, f"{_label(row)} 将于 {due} 到期", self.now, row["id"])
+        self.result.warned += 1
+
+    async def escalate(self, row: dict[str, Any], breach: Breach) -> None:
+        actor = system_actor(row["owner_unit"], row["owner_path"])
+        reason = f"sla.{breach.kind}"
+        decision = decide(to_state(row), actor, Action.ESCALATE, {"reason": reason}, self.now)
+        if not await write_decision(self.engine, row, actor, decision, self.now):
+            self.result.lost += 1
+            return
+        await self.set_flags(row, **{breach.kind: breach.key})
+        parent = str(decision.changes["owner_unit"])
+        why = "超时未签收" if breach.kind == "unclaimed" else "超过办理时限"
+        told = [*await self.unit_agents(parent)]
+        await nt.notify(told, nt.CASE_ESCALATED, f"{_label(row)} {why}，已自动上报", self.now, row["id"])
+        if row["assignee_id"] is not None:
+            await nt.notify([row["assignee_id"]], reason, f"{_label(row)} {why}，已自动上报", self.now, row["id"])
+        setattr(self.result, breach.kind, getattr(self.result, breach.kind) + 1)
+
+    async def flag(self, row: dict[str, Any], breach: Breach) -> None:
+        """A breach the chain cannot pass up: at the city, or waiting for the applicant."""
+        await self.set_flags(row, **{breach.kind: breach.key})
+        told = [row["assignee_id"]] if row["assignee_id"] is not None else await nt.dispatchers()
+        why = "超时未签收" if breach.kind == "unclaimed" else "已超过办理时限"
+        await nt.notify(told, f"sla.{breach.kind}", f"{_label(row)} {why}", self.now, row["id"])
+        self.result.flagged += 1
+
+    async def deferrals(self) -> None:
+        """Once a day: flag 容缺 deferrals past their due date (keyset over open cases)."""
+        today = local_date(self.now)
+        if not await _first_today(DEFERRAL_GATE, today):
+            return
+        after: uuid.UUID | None = None
+        while True:
+            query = (
+                Case.select(Case.id, Case.materials, Case.flags)
+                .where(Case.status.is_in(OPEN))
+                .order_by(Case.id)
+                .limit(BATCH)
+                .output(load_json=True)
+            )
+            if after is not None:
+                query = query.where(Case.id > after)
+            rows = await query
+            if not rows:
+                return
+            for row in rows:
+                if overdue_deferrals(row, today):
+                    await self.flag_deferrals(row["id"], today)
+            after = rows[-1]["id"]
+
+    async def flag_deferrals(self, case_id: uuid.UUID, today: date) -> None:
+        async with db.transaction(self.engine):
+            row = await self.locked_row(case_id)
+            if row is None or row["status"] not in OPEN:
+                return
+            late = overdue_deferrals(row, today)
+            if not late:
+                return
+            await self.set_flags(row, deferrals={**(sla_flags(row).get("deferrals") or {}), **late})
+            names = {str(m.get("code")): str(m.get("name") or m.get("code")) for m in row["materials"] or []}
+            what = "、".join(names[c] for c in late)
+            who = row["assignee_id"] if row["assignee_id"] is not None else row["created_by"]
+            await nt.notify([who], nt.DEFERRAL_OVERDUE, f"{_label(row)} 容缺材料逾期未补：{what}", self.now, row["id"])
+            self.result.deferrals += len(late)
+
+
+def _label(row: dict[str, Any]) -> str:
+    return str(row.get("ref") or row.get("title") or row["id"])
+
+
+async def _first_today(name: str, today: date) -> bool:
+    """Claim today's run of a daily task: true for exactly one caller per day."""
+    await Counter.insert(Counter(name=name, value=0)).on_conflict(action="DO NOTHING").run()
+    claimed = (
+        await Counter.update({Counter.value: today.toordinal()})
+        .where((Counter.name == name) & (Counter.value < today.toordinal()))
+        .returning(Counter.name)
+    )
+    return bool(claimed)
+
+
+async def sweep(engine: Engine, now: datetime) -> SweepResult:
+    """Run the whole sweep once at ``now``; safe to run in several workers at once."""
+    run = _Sweep(engine, now)
+    await run.run()
+    await run.deferrals()
+    return run.result
+
+
+def _default_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def sla_sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Job: the SLA sweep (cron: every minute)."""
+    clock: Callable[[], datetime] = ctx.get("clock") or _default_clock
+    result = await sweep(ctx["engine"], clock())
+    if any(v for k, v in result.as_dict().items() if k != "scanned"):
+        log.info("sla sweep: %s", result.as_dict())
+    return result.as_dict()

@@ -1,0 +1,101 @@
+"""The arq worker (``daiban worker``) and the in-process runner, from one job list.
+
+Both run the same functions on the same timetable: the SLA sweep every minute and the
+daily report at 07:00 Beijing time. Settings are read when a worker starts, never at
+import time; :func:`worker_settings` builds arq's settings from them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
+from piccolo.engine.base import Engine
+
+from hierarchy.calendar import TZ
+from server import db
+from server.jobs.notify import notify_agents
+from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
+from server.jobs.report import daily_report
+from server.jobs.sweep import sla_sweep
+from server.settings import Settings
+
+log = logging.getLogger("daiban.jobs")
+
+FUNCTIONS: tuple[JobFunction, ...] = (sla_sweep, daily_report, notify_agents)
+SCHEDULE: tuple[Scheduled, ...] = (
+    Scheduled(sla_sweep, {"second": 0}),  # every minute
+    Scheduled(daily_report, {"hour": 7, "minute": 0, "second": 0}),
+)
+#: How long arq keeps a scheduled job's result (the daily report is read from it).
+KEEP_RESULT = {"daily_report": 7 * 24 * 3600}
+
+
+class WorkerSettings(TypedDict, total=False):
+    """The keyword arguments of :class:`arq.worker.Worker` that daiban sets."""
+
+    functions: list[JobFunction]
+    cron_jobs: list[CronJob]
+    redis_settings: RedisSettings
+    on_startup: Callable[[dict[str, Any]], Any]
+    on_shutdown: Callable[[dict[str, Any]], Any]
+    ctx: dict[str, Any]
+    timezone: Any
+    job_timeout: int
+    burst: bool
+
+
+def cron_jobs() -> list[CronJob]:
+    return [cron(s.function, **dict(s.when), unique=True, keep_result=KEEP_RESULT.get(s.name, 0)) for s in SCHEDULE]
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Put the database engine (and a clock) in the job context."""
+    ctx.setdefault("clock", lambda: datetime.now(UTC))
+    if "engine" not in ctx:
+        engine = db.connect(ctx["settings"])
+        await db.start(engine)
+        ctx["engine"] = engine
+        ctx["owns_engine"] = True
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Close what startup opened, each in its own try so one failure does not leak the rest."""
+    if ctx.get("owns_engine"):
+        try:
+            await db.stop(ctx["engine"])
+        except Exception:
+            log.exception("closing the database engine failed")
+
+
+def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
+    """arq settings for ``settings``; ``overrides`` are passed on to the Worker."""
+    if not settings.redis_url:
+        raise ValueError("the worker needs DAIBAN_REDIS_URL")
+    built = WorkerSettings(
+        functions=list(FUNCTIONS),
+        cron_jobs=cron_jobs(),
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        on_startup=startup,
+        on_shutdown=shutdown,
+        ctx={"settings": settings},
+        timezone=TZ,
+        job_timeout=600,
+    )
+    built.update(overrides)  # type: ignore[typeddict-item]
+    return built
+
+
+async def open_queue(settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> JobQueue:
+    """The web tier's queue: arq when Redis is configured, else jobs in this process —
+    on the timetable too when ``settings.embedded_jobs``."""
+    if settings.redis_url:
+        return await ArqQueue.connect(settings.redis_url)
+    ctx = {"settings": settings, "engine": engine, "clock": clock}
+    queue = InProcessQueue(ctx, FUNCTIONS, SCHEDULE if settings.embedded_jobs else ())
+    queue.start()
+    return queue

@@ -1,0 +1,46 @@
+"""Dispatcher balancing: the load of a subtree, rebalancing plans and applying them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from server import workload
+from server.auth import Principal
+
+Req = Request[Principal, Any, Any]
+
+
+class WorkloadController(Controller):
+    path = "/api/v1/workload"
+    tags = ["workload"]  # noqa: RUF012  (Litestar reads it as a class attribute)
+
+    @get(
+        "/",
+        operation_id="getWorkload",
+        summary="Open, in progress, overdue, capacity and utilisation per unit and agent",
+    )
+    async def get_workload(
+        self, request: Req, unit: Annotated[str, QueryParameter(description="a unit in your scope")]
+    ) -> workload.Workload:
+        return await workload.workload(unit, request.user.actor, request.app.state.clock())
+
+    @post("/plans", operation_id="createPlan", summary="Compute and store a rebalancing plan for a subtree")
+    async def create_plan(self, request: Req, data: JSONBody[workload.PlanCreate]) -> workload.PlanOut:
+        return await workload.create_plan(request.user.actor, data.unit, request.app.state.clock())
+
+    @get("/plans/{plan_id:int}", operation_id="getPlan", summary="One stored plan")
+    async def get_plan(self, request: Req, plan_id: FromPath[int]) -> workload.PlanOut:
+        return await workload.get_plan(request.user.actor, plan_id)
+
+    @post(
+        "/plans/{plan_id:int}/apply",
+        operation_id="applyPlan",
+        status_code=200,
+        summary="Apply a plan's moves as handovers; cases changed since planning are skipped",
+    )
+    async def apply_plan(self, request: Req, plan_id: FromPath[int]) -> workload.PlanOut:
+        state = request.app.state
+        return await workload.apply_plan(state.engine, request.user.actor, plan_id, state.clock(), state.jobs)
