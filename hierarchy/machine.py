@@ -420,7 +420,7 @@ def _reopen(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetim
 def _cancel(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
     _text(args, "reason", required=True)
     _require_status(case, "cancel", Status.QUEUED, Status.IN_PROGRESS)
-    if not (actor.id == case.created_by or actor.role in (Role.DISPATCHER, Role.ADMIN)):
+    if not (actor.id == case.created_by or actor.role is Role.DISPATCHER):
         raise _forbid("only the creator or a dispatcher can cancel a case")
     return {"status": Status.CANCELLED, "assignee_id": None, "closed_at": now}
 
