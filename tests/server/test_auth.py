@@ -38,10 +38,13 @@ async def test_disabled_agent_loses_access(client: Client) -> None:
     who = await headers(client, USER)
     admin = await headers(client, "admin")
     assert (await client.post(f"/api/v1/agents/{USER}/disable", headers=who)).status_code == 403
-    assert (await client.post(f"/api/v1/agents/{USER}/disable", headers=admin)).json()["active"] is False
-    assert (await client.get("/api/v1/auth/me", headers=who)).json()["code"] == "auth.token_invalid"
-    r = await client.post("/api/v1/auth/token", json={"username": USER, "password": "demo"})
-    assert r.status_code == 401 and r.json()["code"] == "auth.agent_disabled"
+    try:
+        assert (await client.post(f"/api/v1/agents/{USER}/disable", headers=admin)).json()["active"] is False
+        assert (await client.get("/api/v1/auth/me", headers=who)).json()["code"] == "auth.token_invalid"
+        r = await client.post("/api/v1/auth/token", json={"username": USER, "password": "demo"})
+        assert r.status_code == 401 and r.json()["code"] == "auth.agent_disabled"
+    finally:  # agents are seeded once per session on PostgreSQL
+        await client.post(f"/api/v1/agents/{USER}/enable", headers=admin)
 
 
 async def test_failed_sign_ins_are_throttled_per_username(client: Client) -> None:
