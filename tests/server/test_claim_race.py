@@ -1,0 +1,116 @@
+"""Fifty agents claim one queued case at the same moment: exactly one wins.
+
+The API runs in a real uvicorn server on a free local port, so the claims arrive on fifty
+separate connections and race inside the database, not in a test transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import uvicorn
+from factories import case_payload
+
+from server.app import create_app
+from server.settings import Settings
+
+VILLAGE = "640502100002"
+TOWN = "640502100"
+CLAIMERS = (f"a{TOWN}", f"a{TOWN}-2")
+RACERS = 50
+
+
+class LiveServer:
+    """``uvicorn.Server`` on 127.0.0.1 in a background thread, stopped on exit."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))  # a free port, held open so nothing else takes it
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", backlog=256)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                self.__exit__()
+                raise RuntimeError("the live server did not answer /health")
+            time.sleep(0.05)
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.sock.close()
+        assert not self.thread.is_alive(), "the live server did not stop"
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+async def http(live: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=RACERS * 2, max_keepalive_connections=RACERS * 2)
+    async with httpx.AsyncClient(base_url=live.url, limits=limits, timeout=60) as client:
+        yield client
+
+
+async def sign_in(http: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await http.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+    assert r.status_code in (200, 201), r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_fifty_concurrent_claims_one_winner(http: httpx.AsyncClient, live: LiveServer) -> None:
+    villager = await sign_in(http, f"a{VILLAGE}")
+    claimers = [await sign_in(http, name) for name in CLAIMERS]
+    r = await http.post("/api/v1/cases", json=case_payload(), headers=villager)
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    r = await http.post(f"/api/v1/cases/{cid}/escalate", json={"reason": "需要镇里办理"}, headers=villager)
+    assert r.status_code == 200 and r.json()["status"] == "queued" and r.json()["owner_unit"] == TOWN
+
+    gate = asyncio.Event()
+
+    async def claim(n: int) -> httpx.Response:
+        await gate.wait()
+        return await http.post(f"/api/v1/cases/{cid}/claim", headers=claimers[n % 2])
+
+    racers = [asyncio.create_task(claim(n)) for n in range(RACERS)]
+    await asyncio.sleep(0)  # every racer is parked at the gate
+    gate.set()
+    answers = await asyncio.gather(*racers)
+
+    # The claims really came in side by side, each on its own connection.
+    assert len(live.server.server_state.connections) >= RACERS
+    counts = collections.Counter(r.status_code for r in answers)
+    assert counts == {200: 1, 409: RACERS - 1}, [(r.status_code, r.text) for r in answers if r.status_code != 409]
+    losers = [r for r in answers if r.status_code == 409]
+    assert {r.json()["code"] for r in losers} == {"case.already_claimed"}
+    assert all(r.headers["content-type"].startswith("application/problem+json") for r in losers)
+    won = next(r for r in answers if r.status_code == 200).json()
+    assert won["status"] == "in_progress" and won["version"] == 3 and won["assignee_id"] is not None
+
+    hist = (await http.get(f"/api/v1/cases/{cid}/history", headers=villager)).json()
+    assert [e["action"] for e in hist] == ["create", "escalate", "claim"]
+    assert hist[-1]["actor_id"] == won["assignee_id"]
+    case = (await http.get(f"/api/v1/cases/{cid}", headers=villager)).json()
+    assert (case["version"], case["assignee_id"]) == (3, won["assignee_id"])
