@@ -5,8 +5,9 @@ Pure functions over plain values; :mod:`server.workload` loads them and stores t
 Two kinds of move:
 
 - **agent moves** — an in-progress case goes from an overloaded agent to another agent:
-  in the same unit first, then a unit at the same level in the same county, then one
-  anywhere in the subtree being planned (same-county-first locality);
+  a colleague in the same unit first (as long as that does not overload them), then the
+  least loaded agent of a unit at the same level in the same county, then one anywhere
+  in the subtree being planned (same-county-first locality);
 - **unit moves** — a queued case goes from an overloaded unit's queue to a peer unit
   (same level, same county first) that has an agent with the skill and room for it.
 
@@ -177,8 +178,11 @@ def _agent_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: se
             for target in peers[source.level]:
                 if target.id == source.id or not _fits(target, case, source):
                     continue
+                after = _util(target.load + 1, target.capacity)
                 tier = _TIER[locality(source.unit_path, target.unit_path)]
-                score = (tier, _util(target.load + 1, target.capacity), target.id)
+                if tier == 0 and after > threshold:
+                    tier = 1  # a colleague is first choice only while that keeps them below overload
+                score = (tier, after, target.id)
                 if best is None or score < best[0]:
                     best = (score, case, target)
         if best is None:
