@@ -30,7 +30,7 @@ from hierarchy.tree import Level
 from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
 from server import db
 from server.auth import load_actor
-from server.queries import under
+from server.queries import contains, under
 from server.tables import Case, CaseEvent, CaseHolder, Counter, Item, Unit
 from sync import wire
 
@@ -487,7 +487,7 @@ async def list_cases(
         ref = await unit_ref(unit)
         query = query.where(under(Case.owner_path, ref.path))
     if q:
-        query = query.where(Case.title.ilike(f"%{q}%") | Case.ref.ilike(f"%{q}%"))
+        query = query.where(contains(Case.title, q) | contains(Case.ref, q))
     if cursor:
         p, due, cid = decode_cursor(cursor)
         due = utc(due)

@@ -24,3 +24,12 @@ def under(column: Column, path: str) -> Any:
     if column._meta.engine_type == "postgres":
         return column.like(f"{path}%")
     return Where(column, path, operator=GreaterEqualThan) & Where(column, path_upper(path), operator=LessThan)
+
+
+def contains(column: Column, text: str) -> Any:
+    """Case-insensitive substring match: ILIKE on PostgreSQL; SQLite's LIKE already ignores case."""
+    if column._meta.engine_type == "postgres":
+        # Backslash is PostgreSQL's LIKE escape: a typed % or _ matches itself.
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.ilike(f"%{escaped}%")
+    return column.like(f"%{text}%")

@@ -57,3 +57,14 @@ async def test_village_to_city_and_back(client: Client) -> None:
     assert hist[-1]["after"]["status"] == "closed"
     # The city agent who never held it still sees it through its scope.
     assert (await client.get(f"/api/v1/cases/{cid}", headers=city)).status_code == 200
+
+
+async def test_search_by_title_and_reference(client: Client) -> None:
+    town = await headers(client, f"a{TOWN}")
+    made = (
+        await client.post("/api/v1/cases", json=case_payload(title="Opening a 100% Noodle_Shop"), headers=town)
+    ).json()
+    await client.post("/api/v1/cases", json=case_payload(title="another matter"), headers=town)
+    for q in ("noodle", "100%", "_shop", made["ref"]):
+        found = (await client.get("/api/v1/cases", params={"q": q}, headers=town)).json()["cases"]
+        assert [c["id"] for c in found] == [made["id"]], q
