@@ -343,11 +343,14 @@ async def _write(
         )
         if not moved:
             raise _Retry()
+        # Counters are locked in the order every writer takes them (reference number, then
+        # change sequence, as the online create does); the other order deadlocks with it.
+        if work.new:
+            top = await next_value(ref_counter(work.now), len(work.new))
         if touched:
             head = await next_value("change", len(touched))
             seqs = dict(zip(touched, range(head - len(touched) + 1, head + 1), strict=True))
         if work.new:
-            top = await next_value(ref_counter(work.now), len(work.new))
             for n, (cid, values) in enumerate(work.new.items()):
                 values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
                 values["change_seq"] = seqs[cid]
