@@ -167,8 +167,8 @@ class SyncClient:
             id=int(r.get("agent_id") or 0),
             unit_code=r.get("unit_code") or "",
             unit_path=r.get("unit_path") or "",
-            role=Role(r.get("role")),
-            level=Level(r.get("unit_level")),
+            role=Role(r.get("role") or Role.VILLAGE_AGENT.value),
+            level=Level(r.get("unit_level") or Level.VILLAGE.value),
             username=r.get("username") or "",
         )
 
@@ -180,7 +180,8 @@ class SyncClient:
 
     def cases(self, view: str = "scope", status: list[str] | None = None) -> list[Case]:
         me = self.actor()
-        where, params = "1=1", ()
+        where: str = "1=1"
+        params: tuple[Any, ...] = ()
         if view == "mine":
             where, params = "assignee_id = ?", (me.id,)
         elif view == "queue":
