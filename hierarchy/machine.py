@@ -97,7 +97,8 @@ def decide(
     if "sla_events" in changes or "extension" in changes:
         changes["due_at"] = due_time(dataclasses.replace(case, **_state_fields(changes)), now)
     changes["version"] = case.version + 1
-    if actor.id is not None and case.assignee_id != changes.get("assignee_id", case.assignee_id):
+    # Whoever made them so (an agent, a plan applied by the system), a new assignee is a holder.
+    if case.assignee_id != changes.get("assignee_id", case.assignee_id):
         new = changes.get("assignee_id")
         if new is not None and new not in case.holders:
             changes["holders"] = (*case.holders, new)
