@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from console.cli import console
 from server.cli import migrate, report, seed, serve, worker
 from sync.cli import village
 
@@ -24,3 +25,4 @@ main.add_command(seed)
 main.add_command(worker)
 main.add_command(report)
 main.add_command(village)
+main.add_command(console)

@@ -1,0 +1,52 @@
+"""``daiban console``: the Textual console, over the API or over a local replica."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+
+@click.command()
+@click.option(
+    "--server",
+    envvar="DAIBAN_SERVER_URL",
+    default=DEFAULT_SERVER,
+    show_default=True,
+    help="Base URL of the daiban API (DAIBAN_SERVER_URL).",
+)
+@click.option(
+    "--replica",
+    envvar="DAIBAN_REPLICA",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Work offline-first from this local replica file (created on first sign-in) (DAIBAN_REPLICA).",
+)
+@click.option("--user", "username", default="", help="Username to prefill on the sign-in screen.")
+def console(server: str, replica: Path | None, username: str) -> None:
+    """Open the console for agents and dispatchers (F1 inside for help; NO_COLOR is respected)."""
+    from console.app import DaibanConsole
+    from console.data import DataClient
+
+    client: DataClient
+    if replica is not None:
+        from console.replica_client import ReplicaDataClient
+
+        client = ReplicaDataClient.open(replica, server=server)
+        label = f"{server} · replica {replica}"
+    else:
+        from console.http_client import HttpDataClient
+
+        client = HttpDataClient(server)
+        label = server
+
+    async def run() -> None:
+        try:
+            await DaibanConsole(client, server_label=label, username=username).run_async()
+        finally:
+            await client.close()
+
+    asyncio.run(run())

@@ -1,0 +1,269 @@
+"""A :class:`~console.data.DataClient` straight over the HTTP API (always online).
+
+Problem details (RFC 9457) become the domain error of their status with the server's
+``code``; transport failures become :class:`~console.data.Unreachable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+
+from console.data import (
+    AgentLoad,
+    AgentOut,
+    Case,
+    CaseEvent,
+    CaseFilter,
+    CaseRow,
+    Item,
+    Plan,
+    PlanResult,
+    ReportRow,
+    SyncConflict,
+    SyncStatus,
+    Unit,
+    Unreachable,
+    View,
+    Workload,
+    with_escalations,
+)
+from hierarchy.errors import (
+    Conflict,
+    DaibanError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooLarge,
+    Unauthorized,
+)
+
+T = TypeVar("T")
+
+API = "/api/v1"
+_BY_STATUS: dict[int, type[DaibanError]] = {
+    400: InvalidInput,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: TooLarge,
+    422: InvalidInput,
+    429: RateLimited,
+}
+_PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance"}
+
+
+class _Token(msgspec.Struct, kw_only=True):
+    access_token: str
+    agent: AgentOut | None = None
+
+
+class _RowPage(msgspec.Struct, kw_only=True):
+    cases: list[CaseRow]
+    next_cursor: str | None = None
+
+
+class _Report(msgspec.Struct, kw_only=True):
+    period_from: date
+    period_to: date
+    rows: list[ReportRow] = []
+
+
+class _UnitPage(msgspec.Struct, kw_only=True):
+    units: list[Unit]
+    next_cursor: str | None = None
+
+
+def problem_error(response: httpx.Response) -> DaibanError:
+    """The domain error a problem-details response stands for."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("code") or f"http.{response.status_code}")
+    message = str(body.get("detail") or body.get("title") or response.reason_phrase)
+    data = {k: v for k, v in body.items() if k not in _PROBLEM_KEYS}
+    cls = _BY_STATUS.get(response.status_code, DaibanError)
+    return cls(code, message, **data)
+
+
+class HttpDataClient:
+    """The console's data over ``base_url``; ``transport`` lets tests swap the wire."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+        page_size: int = 500,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport, timeout=timeout)
+        self._page_size = page_size
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._me: AgentOut | None = None
+        self._online = False
+        self._last_ok: datetime | None = None
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> bytes:
+        try:
+            response = await self._http.request(method, API + path, json=json, params=params)
+        except httpx.HTTPError as exc:
+            self._online = False
+            raise Unreachable("client.unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+        self._online = True
+        self._last_ok = self._clock()
+        if response.status_code >= 400:
+            raise problem_error(response)
+        return response.content
+
+    async def _get(self, path: str, into: type[T], params: Any = None) -> T:
+        return _decode(await self._call("GET", path, params=params), into)
+
+    async def _post(self, path: str, into: type[T], json: Any = None) -> T:
+        return _decode(await self._call("POST", path, json=json), into)
+
+    # --- who ----------------------------------------------------------------------------
+
+    async def sign_in(self, username: str, password: str) -> AgentOut:
+        token = await self._post("/auth/token", _Token, {"username": username, "password": password})
+        self._http.headers["Authorization"] = f"Bearer {token.access_token}"
+        me = token.agent if token.agent is not None else await self._get("/auth/me", AgentOut)
+        self._me = me
+        return me
+
+    async def sign_out(self) -> None:
+        if "Authorization" in self._http.headers:
+            try:
+                await self._call("POST", "/auth/logout")
+            finally:
+                del self._http.headers["Authorization"]
+                self._me = None
+
+    async def me(self) -> AgentOut:
+        if self._me is None:
+            self._me = await self._get("/auth/me", AgentOut)
+        return self._me
+
+    # --- cases --------------------------------------------------------------------------
+
+    async def cases(self, view: View, filters: CaseFilter) -> list[CaseRow]:
+        return [row async for page in self.case_pages(view, filters) for row in page]
+
+    async def case_pages(self, view: View, filters: CaseFilter) -> AsyncIterator[list[CaseRow]]:
+        params: list[tuple[str, str | int]] = [("view", view), ("limit", self._page_size)]
+        params += [("status", s) for s in filters.status]
+        for name in ("item", "kind", "unit", "q"):
+            value = getattr(filters, name)
+            if value:
+                params.append((name, value))
+        if filters.overdue is not None:
+            params.append(("overdue", "true" if filters.overdue else "false"))
+        cursor: str | None = None
+        while True:
+            page = await self._get("/cases", _RowPage, [*params, ("cursor", cursor)] if cursor else params)
+            yield page.cases
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def case(self, case_id: str) -> Case:
+        return await self._get(f"/cases/{case_id}", Case)
+
+    async def history(self, case_id: str) -> list[CaseEvent]:
+        return await self._get(f"/cases/{case_id}/history", list[CaseEvent])
+
+    async def act(self, case_id: str, action: str, **args: Any) -> Case:
+        body = {k: v for k, v in args.items() if v is not None}
+        return await self._post(f"/cases/{case_id}/{action}", Case, body)
+
+    async def is_pending(self, case_id: str) -> bool:
+        return False
+
+    # --- the network --------------------------------------------------------------------
+
+    async def units(self, within: str) -> list[Unit]:
+        units: list[Unit] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"within": within, "limit": 1000}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._get("/units", _UnitPage, params)
+            units += page.units
+            if not page.next_cursor:
+                return units
+            cursor = page.next_cursor
+
+    async def unit(self, code: str) -> Unit:
+        return await self._get(f"/units/{code}", Unit)
+
+    async def children(self, code: str) -> list[Unit]:
+        return await self._get(f"/units/{code}/children", list[Unit])
+
+    async def items(self) -> list[Item]:
+        return await self._get("/items", list[Item])
+
+    async def agents(self, unit: str) -> list[AgentLoad]:
+        """Agents of ``unit``, from the workload view of it (the API lists agents nowhere else)."""
+        try:
+            load = await self._get("/workload", Workload, {"unit": unit})
+        except (Forbidden, NotFound):
+            return []
+        return [a for a in load.agents if a.unit_code in ("", unit)]
+
+    # --- sync state: a direct client has nothing queued ---------------------------------
+
+    async def status(self) -> SyncStatus:
+        return SyncStatus(online=self._online, pending=0, conflicts=0, last_sync=self._last_ok)
+
+    async def conflicts(self) -> list[SyncConflict]:
+        return []
+
+    async def sync(self) -> SyncStatus:
+        try:
+            response = await self._http.get("/health")
+            self._online = response.status_code == 200
+            if self._online:
+                self._last_ok = self._clock()
+        except httpx.HTTPError:
+            self._online = False
+        return await self.status()
+
+    # --- dispatcher ---------------------------------------------------------------------
+
+    async def workload(self, unit: str) -> Workload:
+        load = await self._get("/workload", Workload, {"unit": unit})
+        try:
+            report = await self._get("/reports/summary", _Report, {"unit": unit})
+        except (Forbidden, NotFound):
+            return load
+        return with_escalations(load, report.rows, (report.period_to - report.period_from).days + 1)
+
+    async def plan(self, unit: str) -> Plan:
+        return await self._post("/workload/plans", Plan, {"unit": unit})
+
+    async def apply_plan(self, plan_id: int) -> PlanResult:
+        return PlanResult.of(await self._post(f"/workload/plans/{plan_id}/apply", Plan))
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+def _decode(content: bytes, into: type[T]) -> T:
+    try:
+        return msgspec.json.decode(content, type=into)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise Unreachable("client.bad_response", f"the server sent something unexpected: {exc}") from exc

@@ -1,0 +1,232 @@
+"""The main screen: my cases, my unit's queue, and my scope with the unit tree beside it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs, Tree
+
+from console.data import VIEWS, CaseFilter, CaseRow, View
+from console.messages import CasesLoaded, Failed
+from console.screens.case_actions import CaseActions, CaseTarget, case_bindings
+from console.widgets.case_table import CaseTable
+from console.widgets.scope_tree import ScopeTree, subtree_counts
+from console.widgets.status_bar import StatusBar
+from hierarchy.errors import DaibanError
+
+if TYPE_CHECKING:
+    from console.app import DaibanConsole
+    from console.data import Case
+
+VIEW_LABELS = {"mine": "1 My cases", "queue": "2 Unit queue", "scope": "3 Scope"}
+SEARCH_DELAY = 0.3
+
+
+class MainScreen(CaseActions, Screen[None]):
+    CSS_PATH = "main.tcss"
+    BINDINGS = [  # noqa: RUF012
+        Binding("1", "view('mine')", "Mine", show=False),
+        Binding("2", "view('queue')", "Queue", show=False),
+        Binding("3", "view('scope')", "Scope", show=False),
+        Binding("slash", "search", "Search", show=False),
+        Binding("f", "filters", "Filters"),
+        Binding("f5", "reload", "Reload", show=False),
+        *case_bindings(),
+    ]
+
+    if TYPE_CHECKING:
+        app: DaibanConsole
+
+    def __init__(self, view: View | None = None) -> None:
+        super().__init__()
+        self.view: View = view or "queue"
+        self.filters = CaseFilter()
+        self.all_rows: list[CaseRow] = []
+        self.tree_unit: str | None = None
+        self.loaded_version = -1
+        self.loaded = False
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="whoami")
+        yield Tabs(*(Tab(VIEW_LABELS[v], id=v) for v in VIEWS), active=self.view, id="views")
+        with Horizontal(id="filterbar"):
+            yield Input(placeholder="/ search title or ref", id="search", compact=True)
+            yield Static(id="filters")
+        with Horizontal(id="body"):
+            yield ScopeTree(id="tree")
+            yield CaseTable(id="cases")
+        yield StatusBar()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        me = self.app.me
+        assert me is not None
+        self.query_one("#whoami", Static).update(
+            f" {me.username} · {me.name} · {me.role} @ {self.app.unit_name(me.unit_code)} {me.unit_code}"
+            + (f" · {self.app.server_label}" if self.app.server_label else "")
+        )
+        tree = self.query_one(ScopeTree)
+        tree.build(me.unit_code, self.app.units)
+        tree.display = self.view == "scope"
+        self.query_one(StatusBar).show_status(self.app.sync_status)
+        self._show_filters()
+        self.query_one(CaseTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(StatusBar).show_status(self.app.sync_status)
+        if self.loaded and self.loaded_version != self.app.data_version:
+            self.reload()
+
+    # --- loading ------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.loaded_version = self.app.data_version
+        self.query_one(StatusBar).show_info("loading …")
+        self.load_cases(self.view, self.filters)
+
+    @work(exclusive=True, group="cases")
+    async def load_cases(self, view: View, filters: CaseFilter) -> None:
+        first = True
+        try:
+            async for page in self.app.client.case_pages(view, filters):
+                self.post_message(CasesLoaded(view, filters, page, first=first, done=False))
+                first = False
+        except DaibanError as error:
+            self.post_message(Failed("cases", error))
+            return
+        self.post_message(CasesLoaded(view, filters, [], first=first, done=True))
+
+    def on_cases_loaded(self, message: CasesLoaded) -> None:
+        if message.view != self.view or message.filters != self.filters:
+            return  # an answer to a question no longer asked
+        if message.first:
+            self.all_rows = list(message.rows)
+            self.show_rows()
+        else:
+            self.all_rows.extend(message.rows)
+            me = self.app.me.id if self.app.me else None
+            table = self.query_one(CaseTable)
+            table.append(self._visible(message.rows), now=self.app.clock(), me=me, unit_name=self.app.unit_name)
+        if message.done:
+            self.loaded = True
+            if self.view == "scope":
+                self.query_one(ScopeTree).show_counts(subtree_counts(self.all_rows, self.app.units))
+        self._show_info(done=message.done)
+
+    def _visible(self, rows: list[CaseRow]) -> list[CaseRow]:
+        """``rows`` in the unit highlighted in the scope tree (all of them elsewhere)."""
+        if self.view != "scope" or not self.tree_unit or self.tree_unit not in self.app.units:
+            return rows
+        units = self.app.units
+        prefix = units[self.tree_unit].path
+        return [r for r in rows if r.owner_unit in units and units[r.owner_unit].path.startswith(prefix)]
+
+    def show_rows(self) -> None:
+        table = self.query_one(CaseTable)
+        current = table.current()
+        me = self.app.me.id if self.app.me else None
+        keep = current.id if current else None
+        table.show(self._visible(self.all_rows), now=self.app.clock(), me=me, unit_name=self.app.unit_name, keep=keep)
+        self._show_info(done=self.loaded)
+
+    def _show_info(self, *, done: bool) -> None:
+        rows = self.query_one(CaseTable).rows_shown
+        where = f" in {self.app.unit_name(self.tree_unit)}" if self.view == "scope" and self.tree_unit else ""
+        overdue = sum(1 for r in rows if r.overdue)
+        pending = sum(1 for r in rows if r.pending)
+        info = f"{len(rows):,} cases{where} · {overdue} overdue"
+        if pending:
+            info += f" · {pending} ↑pending"
+        self.query_one(StatusBar).show_info(info if done else info + " · loading more …")
+
+    def on_failed(self, message: Failed) -> None:
+        if self.refused(message):
+            return
+        self.query_one(StatusBar).show_info(f"could not load: {message.error.code}")
+        self.notify(message.error.message, title=message.error.code, severity="error")
+
+    def after_action(self, case: Case) -> None:
+        self.reload()
+
+    # --- views, search, filters ----------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        self.query_one(Tabs).active = view
+
+    @on(Tabs.TabActivated, "#views")
+    def view_changed(self, event: Tabs.TabActivated) -> None:
+        view = event.tab.id
+        if view not in VIEWS or view == self.view:
+            return
+        self.view = view
+        self.query_one(ScopeTree).display = view == "scope"
+        self.query_one(CaseTable).clear()
+        self.reload()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._search_now)
+
+    def _search_now(self) -> None:
+        q = self.query_one("#search", Input).value.strip() or None
+        if q != self.filters.q:
+            self.filters = msgspec.structs.replace(self.filters, q=q)
+            self.reload()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self._search_now()
+        self.query_one(CaseTable).focus()
+
+    def action_filters(self) -> None:
+        from console.screens.forms import FilterForm
+
+        def chosen(filters: CaseFilter | None) -> None:
+            if filters is not None and filters != self.filters:
+                self.filters = filters
+                self._show_filters()
+                self.reload()
+
+        self.app.push_screen(FilterForm(self.filters, list(self.app.items.values())), chosen)
+
+    def _show_filters(self) -> None:
+        self.query_one("#filters", Static).update(f" f: {self.filters.describe()}")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def unit_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
+        code = event.node.data
+        me = self.app.me
+        self.tree_unit = None if me is None or code == me.unit_code else code
+        if self.loaded:
+            self.show_rows()
+
+    # --- the selected case -------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#cases")
+    def open_row(self) -> None:
+        row = self.query_one(CaseTable).current()
+        if row is not None:
+            self.app.open_case(str(row.id))
+
+    def selected_case(self) -> CaseTarget | None:
+        row = self.query_one(CaseTable).current()
+        if row is None:
+            return None
+        return CaseTarget(row.id, row.ref or str(row.id)[:8], row.status, row.owner_unit)

@@ -1,0 +1,157 @@
+"""Choosing where a case goes: a unit from the tree, or an agent (or unit) to hand over to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static, Tree
+from textual.widgets.option_list import Option
+
+from console.data import AgentLoad
+from console.widgets.scope_tree import ScopeTree
+from hierarchy.errors import DaibanError
+
+if TYPE_CHECKING:
+    from console.app import DaibanConsole
+
+
+class UnitPicker(ModalScreen[str | None]):
+    """A unit of ``root``'s subtree: arrows move, Space opens a branch, Enter picks."""
+
+    CSS_PATH = "pickers.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+
+    if TYPE_CHECKING:
+        app: DaibanConsole
+
+    def __init__(self, title: str, *, root: str, exclude: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.root_code = root
+        self.exclude = exclude
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="picker"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static("↑↓ move · Space open/close · Enter pick · Esc cancel", classes="dialog-help")
+            yield ScopeTree(id="units")
+
+    def on_mount(self) -> None:
+        tree = self.query_one(ScopeTree)
+        tree.auto_expand = False
+        tree.build(self.root_code, self.app.units)
+        tree.focus()
+
+    @on(Tree.NodeSelected)
+    def picked(self, event: Tree.NodeSelected[str]) -> None:
+        code = event.node.data
+        if code is None:
+            return
+        if code == self.exclude:
+            self.notify("The case is already in that unit's queue.", severity="warning")
+            return
+        self.dismiss(code)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AgentsLoaded(Message):
+    def __init__(self, agents: list[AgentLoad]) -> None:
+        super().__init__()
+        self.agents = agents
+
+
+class HandoverPicker(ModalScreen[dict[str, Any] | None]):
+    """Another agent of the owner unit (from the list or by username), or another unit."""
+
+    CSS_PATH = "pickers.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+
+    if TYPE_CHECKING:
+        app: DaibanConsole
+
+    def __init__(self, case_label: str, owner_unit: str) -> None:
+        super().__init__()
+        self.case_label = case_label
+        self.owner_unit = owner_unit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="picker"):
+            yield Static(f"Hand over {self.case_label}", classes="dialog-title")
+            yield Static(
+                f"to an agent of {self.app.unit_name(self.owner_unit)} (pick or type a username), or to another unit",
+                classes="dialog-help",
+            )
+            yield OptionList(id="agents")
+            yield Label("Username")
+            yield Input(placeholder="e.g. a640502100-2", id="username", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("To this agent", variant="primary", id="agent", compact=True)
+                yield Button("Another unit…", id="unit", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
+        self.load_agents()
+
+    @work(exclusive=True)
+    async def load_agents(self) -> None:
+        try:
+            agents = await self.app.client.agents(self.owner_unit)
+        except DaibanError:
+            agents = []
+        self.post_message(AgentsLoaded(agents))
+
+    def on_agents_loaded(self, message: AgentsLoaded) -> None:
+        options = self.query_one("#agents", OptionList)
+        me = self.app.me.username if self.app.me else None
+        for agent in message.agents:
+            if agent.username == me:
+                continue
+            load = f"{agent.open} open, {agent.overdue} overdue / {agent.capacity}"
+            options.add_option(Option(f"{agent.username}  {agent.name}  ({load})", id=agent.username))
+        if not options.option_count:
+            options.add_option(Option("(no agent list here: type a username)", disabled=True))
+
+    @on(OptionList.OptionSelected, "#agents")
+    def agent_picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.dismiss({"agent": event.option.id})
+
+    @on(Input.Submitted, "#username")
+    @on(Button.Pressed, "#agent")
+    def typed(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        if not username:
+            options = self.query_one("#agents", OptionList)
+            highlighted = options.highlighted_option
+            if highlighted is not None and highlighted.id:
+                self.dismiss({"agent": highlighted.id})
+                return
+            self.notify("Type the username of the agent, or pick one.", severity="warning")
+            return
+        self.dismiss({"agent": username})
+
+    @on(Button.Pressed, "#unit")
+    def to_unit(self) -> None:
+        assert self.app.me is not None
+
+        def chosen(code: str | None) -> None:
+            if code is not None:
+                self.dismiss({"unit": code})
+
+        self.app.push_screen(
+            UnitPicker(f"Hand over {self.case_label} to", root=self.app.me.unit_code, exclude=self.owner_unit),
+            chosen,
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

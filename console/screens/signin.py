@@ -1,0 +1,92 @@
+"""Sign in with a username and password; the token stays in the data client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from console.messages import Failed, SignedIn
+from hierarchy.errors import DaibanError
+
+if TYPE_CHECKING:
+    from console.app import DaibanConsole
+
+HINT = (
+    "Your username is on your agent card (demo: a<unit code>, e.g. a640502100 for 滨河镇; "
+    "dispatcher; lead<county code>). F1 explains the console step by step."
+)
+
+
+class SignInScreen(Screen[None]):
+    CSS_PATH = "signin.tcss"
+    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit")]  # noqa: RUF012
+
+    if TYPE_CHECKING:
+        app: DaibanConsole
+
+    def __init__(self, username: str = "") -> None:
+        super().__init__()
+        self.username = username
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="signin"):
+            yield Static("daiban · 帮办代办 console", id="signin-title")
+            if self.app.server_label:
+                yield Static(f"server {self.app.server_label}", classes="muted")
+            yield Label("Username")
+            yield Input(value=self.username, placeholder="a640502100", id="username", compact=True)
+            yield Label("Password")
+            yield Input(password=True, placeholder="password", id="password", compact=True)
+            yield Static("", id="signin-error")
+            with Horizontal(id="signin-buttons"):
+                yield Button("Sign in", variant="primary", id="go", compact=True)
+            yield Static(HINT, classes="muted")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#password" if self.username else "#username", Input).focus()
+
+    @on(Input.Submitted, "#username")
+    def next_field(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#go")
+    def submit(self) -> None:
+        username = self.query_one("#username", Input).value.strip()
+        password = self.query_one("#password", Input).value
+        if not username or not password:
+            self.query_one("#signin-error", Static).update("Enter your username and password.")
+            return
+        self.query_one("#signin-error", Static).update("signing in …")
+        self.query_one("#go", Button).disabled = True
+        self.sign_in(username, password)
+
+    @work(exclusive=True)
+    async def sign_in(self, username: str, password: str) -> None:
+        try:
+            agent = await self.app.client.sign_in(username, password)
+        except DaibanError as error:
+            self.post_message(Failed("sign_in", error))
+            return
+        self.post_message(SignedIn(agent))
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.query_one("#signin-error", Static).update(f"welcome, {message.agent.name} — loading your network …")
+        self.app.signed_in(message.agent)
+
+    def on_failed(self, message: Failed) -> None:
+        self.query_one("#go", Button).disabled = False
+        error = message.error
+        text = {
+            "auth.invalid_credentials": "Wrong username or password.",
+            "auth.rate_limited": "Too many attempts: wait a minute and try again.",
+        }.get(error.code, error.message)
+        self.query_one("#signin-error", Static).update(f"{text} ({error.code})")
+        self.query_one("#password", Input).focus()

@@ -1,0 +1,47 @@
+"""One line at the bottom: online or offline, operations waiting, conflicts, last sync."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.data import SyncStatus
+from console.format import local
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; width: 1fr; background: $panel; color: $text; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self.sync_status: SyncStatus | None = None
+        self.info = ""
+
+    def show_status(self, status: SyncStatus | None) -> None:
+        self.sync_status = status
+        self._draw()
+
+    def show_info(self, info: str) -> None:
+        self.info = info
+        self._draw()
+
+    def _draw(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        status = self.sync_status
+        if status is None:
+            text.append(" … connecting ", style="dim")
+        else:
+            if status.online:
+                text.append(" ● online ", style="bold green")
+            else:
+                text.append(" ○ OFFLINE ", style="bold white on dark_red")
+            pending_style = "bold magenta" if status.pending else ""
+            text.append(f"│ {status.pending} pending ", style=pending_style)
+            conflict_style = "bold red" if status.conflicts else ""
+            text.append(f"│ {status.conflicts} conflicts ", style=conflict_style)
+            text.append(f"│ synced {local(status.last_sync, '%m-%d %H:%M')} ")
+        if self.info:
+            text.append(f"│ {self.info}")
+        self.update(text)

@@ -1,0 +1,204 @@
+"""The real console, driven by keys, against a real server; every effect checked through the API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from console_kit import COUNTY, TOWN, Api, notes, screen_name, screen_text, sign_in, wait_for
+from textual.pilot import Pilot
+
+from console.app import DaibanConsole
+from console.http_client import HttpDataClient
+from console.screens.detail import DetailScreen
+from console.screens.main import MainScreen
+from console.widgets.case_table import CaseTable
+from console.widgets.scope_tree import ScopeTree
+
+TOWN_AGENT = f"a{TOWN}"
+TOWN_AGENT_2 = f"a{TOWN}-2"
+
+
+@pytest.fixture
+async def console(server: str) -> AsyncIterator[DaibanConsole]:
+    client = HttpDataClient(server)
+    yield DaibanConsole(client, status_every=60)
+    await client.close()
+
+
+async def select(pilot: Pilot[None], case_id: str) -> None:
+    """Put the list's cursor on ``case_id`` once it is listed."""
+    app = pilot.app
+
+    def listed() -> bool:
+        return isinstance(app.screen, MainScreen) and any(
+            str(r.id) == case_id for r in app.screen.query_one(CaseTable).rows_shown
+        )
+
+    await wait_for(pilot, listed)
+    table = app.screen.query_one(CaseTable)
+    table.move_cursor(row=next(i for i, r in enumerate(table.rows_shown) if str(r.id) == case_id))
+    await pilot.pause()
+
+
+async def noted(pilot: Pilot[None], text: str) -> None:
+    await wait_for(pilot, lambda: any(text in n for n in notes(pilot.app)))
+
+
+async def fill(pilot: Pilot[None], text: str) -> None:
+    """Type into the focused field of the open form, then send it."""
+    await wait_for(pilot, lambda: screen_name(pilot.app) == "ActionForm")
+    await pilot.press(*text, "enter")
+
+
+async def test_claim_from_the_queue_then_escalate_with_a_reason(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        assert isinstance(console.screen, MainScreen) and console.screen.view == "queue"
+        await select(pilot, case["id"])
+        await pilot.press("c")
+        await noted(pilot, "claimed")
+        claimed = api.case(TOWN_AGENT, case["id"])
+        assert claimed["status"] == "in_progress"
+        assert claimed["assignee_id"] == api.agent_id(TOWN_AGENT)
+
+        await pilot.press("1")  # my cases
+        await select(pilot, case["id"])
+        await pilot.press("e")
+        await fill(pilot, "涉及县级部门")
+        await noted(pilot, "escalated")
+        up = api.case(TOWN_AGENT, case["id"])
+        assert (up["owner_unit"], up["status"], up["assignee_id"], up["escalations"]) == (COUNTY, "queued", None, 2)
+        last = api.history(TOWN_AGENT, case["id"])[-1]
+        assert (last["action"], last["reason"]) == ("escalate", "涉及县级部门")
+
+
+async def test_a_refusal_is_told_with_its_code(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await select(pilot, case["id"])
+        api.act(TOWN_AGENT_2, case["id"], "claim")  # a colleague is quicker
+        await pilot.press("c")
+        await noted(pilot, "case.already_claimed")
+        assert api.case(TOWN_AGENT, case["id"])["assignee_id"] == api.agent_id(TOWN_AGENT_2)
+        # An escalation without a reason never leaves the form.
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(console) == "ActionForm")
+        await pilot.press("enter")
+        assert screen_name(console) == "ActionForm"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(console) == "MainScreen")
+
+
+async def test_hand_over_to_another_agent(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    api.act(TOWN_AGENT, case["id"], "claim")
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await pilot.press("1")
+        await select(pilot, case["id"])
+        await pilot.press("h")
+        await wait_for(pilot, lambda: screen_name(console) == "HandoverPicker")
+        await pilot.press(*TOWN_AGENT_2, "enter")
+        await fill(pilot, "交给熟悉出生登记的同事")
+        await noted(pilot, "handed over")
+    after = api.case(TOWN_AGENT_2, case["id"])
+    assert (after["status"], after["assignee_id"]) == ("in_progress", api.agent_id(TOWN_AGENT_2))
+    last = api.history(TOWN_AGENT_2, case["id"])[-1]
+    assert (last["action"], last["reason"]) == ("handover", "交给熟悉出生登记的同事")
+
+
+async def test_resolve_then_confirm_with_a_rating(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    api.act(TOWN_AGENT, case["id"], "claim")
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await pilot.press("1")
+        await select(pilot, case["id"])
+        await pilot.press("r")
+        await fill(pilot, "出生医学证明、户口登记、医保参保已办结")
+        await noted(pilot, "resolved")
+        assert api.case(TOWN_AGENT, case["id"])["status"] == "resolved"
+
+        await select(pilot, case["id"])
+        await pilot.press("k")
+        await wait_for(pilot, lambda: screen_name(console) == "ActionForm")
+        await pilot.press("5", "tab", *"很方便", "enter")
+        await noted(pilot, "confirmed")
+    closed = api.case(TOWN_AGENT, case["id"])
+    assert (closed["status"], closed["rating"], closed["rating_comment"]) == ("closed", 5, "很方便")
+
+
+async def test_dispatch_down_picks_a_unit_from_the_tree(server: str, api: Api) -> None:
+    case = api.queued_at_town()
+    api.act(TOWN_AGENT, case["id"], "claim")
+    api.act(TOWN_AGENT, case["id"], "escalate", reason="涉及县级部门")
+    client = HttpDataClient(server)
+    app = DaibanConsole(client, status_every=60)
+    async with app.run_test(notifications=True) as pilot:
+        await sign_in(pilot, f"a{COUNTY}")
+        await select(pilot, case["id"])
+        await pilot.press("d")
+        await wait_for(pilot, lambda: screen_name(app) == "UnitPicker")
+        tree = app.screen.query_one("#units", ScopeTree)
+        tree.move_cursor(tree.node_of(TOWN))
+        await pilot.press("enter")
+        await fill(pilot, "由镇便民服务中心办理")
+        await noted(pilot, "dispatched")
+    await client.close()
+    down = api.case(TOWN_AGENT, case["id"])
+    assert (down["owner_unit"], down["status"]) == (TOWN, "queued")
+
+
+async def test_palette_offers_the_actions_of_the_selected_case(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await select(pilot, case["id"])
+        titles = [c.title for c in console.get_system_commands(console.screen)]
+        assert "Claim [c]" in titles and not any(t.startswith("Resolve") for t in titles)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: screen_name(console) == "CommandPalette")
+        await pilot.press(*"Claim")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await noted(pilot, "claimed")
+    assert api.case(TOWN_AGENT, case["id"])["assignee_id"] == api.agent_id(TOWN_AGENT)
+
+
+async def test_detail_shows_masked_applicant_materials_and_history(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    async with console.run_test(notifications=True, size=(100, 40)) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await select(pilot, case["id"])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(console.screen, DetailScreen) and console.screen.case is not None)
+        await pilot.pause()
+        text = screen_text(console)
+        assert case["ref"] in text
+        assert "********" in text and case["applicant"]["resident_id"] not in text
+        assert "Materials" in text and "History (2 events)" in text and "escalate" in text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(console) == "MainScreen")
+
+
+async def test_help_explains_sign_in_and_claiming(console: DaibanConsole) -> None:
+    async with console.run_test() as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: screen_name(console) == "HelpScreen")
+        from console.screens.help import help_text
+
+        assert "Signing in" in help_text() and "Claiming a case" in help_text()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen_name(console) == "SignInScreen")
+
+
+async def test_wrong_password_is_said_plainly(console: DaibanConsole) -> None:
+    async with console.run_test() as pilot:
+        await pilot.click("#username")
+        await pilot.press(*TOWN_AGENT, "enter", *"nope", "enter")
+        error = console.screen.query_one("#signin-error")
+        await wait_for(pilot, lambda: "auth.invalid_credentials" in str(error.render()))
+        assert screen_name(console) == "SignInScreen"

@@ -1,0 +1,106 @@
+"""The console on a village device's replica: it keeps working offline, marks what waits
+to be synced, and shows what the server refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from console_kit import TOWN, VILLAGE, Api, notes, screen_name, screen_text, sign_in, wait_for
+from live import free_port
+from textual.pilot import Pilot
+
+from console.app import DaibanConsole
+from console.replica_client import ReplicaDataClient
+from console.screens.conflicts import ConflictsScreen
+from console.screens.main import MainScreen
+from console.widgets.case_table import CaseTable
+from console.widgets.status_bar import StatusBar
+
+VILLAGER = f"a{VILLAGE}"
+
+
+@pytest.fixture
+async def device(server: str, tmp_path: Path) -> AsyncIterator[ReplicaDataClient]:
+    client = ReplicaDataClient.open(tmp_path / "replica.sqlite", server=server, attempts=1, timeout=3)
+    yield client
+    await client.close()
+
+
+def go_offline(client: ReplicaDataClient) -> str:
+    """Point the device at a port nobody listens on; returns the real server to come back to."""
+    url = client.sc.transport.base_url
+    client.sc.transport.base_url = f"http://127.0.0.1:{free_port()}"
+    return url
+
+
+async def select(pilot: Pilot[None], case_id: str) -> CaseTable:
+    table = pilot.app.screen.query_one(CaseTable)
+    await wait_for(pilot, lambda: any(str(r.id) == case_id for r in table.rows_shown))
+    table.move_cursor(row=next(i for i, r in enumerate(table.rows_shown) if str(r.id) == case_id))
+    await pilot.pause()
+    return table
+
+
+def row_of(table: CaseTable, case_id: str) -> object:
+    return next(r for r in table.rows_shown if str(r.id) == case_id)
+
+
+async def test_escalate_offline_then_sync(device: ReplicaDataClient, api: Api) -> None:
+    case = api.create(VILLAGER)
+    app = DaibanConsole(device, status_every=0.2, sync_every=60)
+    async with app.run_test(notifications=True) as pilot:
+        await sign_in(pilot, VILLAGER)
+        assert isinstance(app.screen, MainScreen) and app.screen.view == "mine"  # a village agent's own cases first
+        await select(pilot, case["id"])
+
+        server = go_offline(device)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
+        await pilot.press(*"请镇里办理", "enter")
+        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        bar = app.screen.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.sync_status is not None and not bar.sync_status.online)
+        assert bar.sync_status is not None and bar.sync_status.pending == 1
+        # Applied here at once (the same rules as the server), marked until synced.
+        await pilot.press("3")
+        table = await select(pilot, case["id"])
+        assert row_of(table, case["id"]).pending  # type: ignore[attr-defined]
+        assert "OFFLINE" in screen_text(app) and "↑" in screen_text(app)
+        assert api.case(VILLAGER, case["id"])["owner_unit"] == VILLAGE  # the server has not heard yet
+
+        device.sc.transport.base_url = server
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: bar.sync_status is not None and bar.sync_status.pending == 0)
+        await wait_for(pilot, lambda: not row_of(table, case["id"]).pending)  # type: ignore[attr-defined]
+        assert bar.sync_status.online
+    on_server = api.case(VILLAGER, case["id"])
+    assert (on_server["owner_unit"], on_server["status"]) == (TOWN, "queued")
+
+
+async def test_a_refused_operation_shows_as_a_conflict(device: ReplicaDataClient, api: Api) -> None:
+    case = api.create(VILLAGER)
+    app = DaibanConsole(device, status_every=0.2, sync_every=60)
+    async with app.run_test(notifications=True) as pilot:
+        await sign_in(pilot, VILLAGER)
+        await select(pilot, case["id"])
+        server = go_offline(device)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
+        await pilot.press(*"请镇里办理", "enter")
+        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        # Meanwhile, from another device, the matter is withdrawn.
+        api.act(VILLAGER, case["id"], "cancel", reason="申请人撤回")
+
+        device.sc.transport.base_url = server
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: any("refused by the server" in n for n in notes(app)))
+        bar = app.screen.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.sync_status is not None and bar.sync_status.conflicts == 1)
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictsScreen) and bool(app.screen.conflicts))
+        assert isinstance(app.screen, ConflictsScreen)
+        conflict = app.screen.conflicts[0]
+        assert (conflict.case_id, conflict.action, conflict.code) == (case["id"], "escalate", "case.illegal_transition")
+    assert api.case(VILLAGER, case["id"])["status"] == "cancelled"
