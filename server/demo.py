@@ -35,6 +35,8 @@ from sync import wire
 
 DEFAULT_SEED = 20240419
 HORIZON_DAYS = 60
+#: Open cases without history are taken within this many days: most are not yet due.
+OPEN_DAYS = 8
 #: Rows per INSERT: the case table's ~47 columns x 400 stays under the 32,767 bind
 #: parameters PostgreSQL (and SQLite since 3.32) accept in one statement.
 CASE_CHUNK = 400
@@ -133,8 +135,10 @@ def _applicant(rng: random.Random, area: str, firm: bool) -> wire.Applicant:
     return wire.Applicant(type="person", name=rng.choice(SURNAMES) + rng.choice(GIVEN), resident_id=rid, phone=phone)
 
 
-def _start(rng: random.Random, net: Network, now: datetime) -> tuple[wire.CaseCreate, Actor, datetime]:
-    """What is taken, where, by whom and when."""
+def _start(
+    rng: random.Random, net: Network, now: datetime, days: float = HORIZON_DAYS
+) -> tuple[wire.CaseCreate, Actor, datetime]:
+    """What is taken, where, by whom and when (within ``days`` before ``now``)."""
     roll = rng.random()
     kind = CaseKind.COMPLAINT if roll < 0.05 else CaseKind.PROJECT_ISSUE if roll < 0.1 else CaseKind.SERVICE
     if kind is CaseKind.PROJECT_ISSUE:
@@ -150,7 +154,7 @@ def _start(rng: random.Random, net: Network, now: datetime) -> tuple[wire.CaseCr
     ]
     mode = rng.choices(list(ServiceMode), weights=[50, 25, 10, 8, 7])[0]
     # More recent days see more cases still open, as a live network does.
-    day = (now - timedelta(days=HORIZON_DAYS * rng.random() ** 1.5)).astimezone(TZ).date()
+    day = (now - timedelta(days=days * rng.random() ** 1.5)).astimezone(TZ).date()
     taken = datetime.combine(day, time(8, 30), tzinfo=TZ) + timedelta(minutes=rng.randrange(9 * 60))
     project = wire.ProjectRef(name=f"{item['name']}项目", code=f"P{rng.randrange(10**6):06d}") if firm else None
     data = wire.CaseCreate(
@@ -183,7 +187,7 @@ def build_case(rng: random.Random, net: Network, now: datetime) -> tuple[dict[st
 def open_case_values(rng: random.Random, net: Network, now: datetime) -> dict[str, Any]:
     """An open case without history, for load tests: queued at a town or the city, in
     progress or waiting, a few of them long unclaimed or past due."""
-    data, creator, taken = _start(rng, net, now)
+    data, creator, taken = _start(rng, net, now, OPEN_DAYS)
     values = _values(net, data, creator, taken)
     roll = rng.random()
     if roll < 0.3:

@@ -20,9 +20,11 @@ takes too, then re-reads the case and decides again; the escalation itself is a
 conditional update keyed on the version. So a second sweep, or a second worker running
 the same sweep at the same moment, finds the breach handled and does nothing.
 
-The scan reads open cases in batches of :data:`BATCH`, keyset by id, and only those
-whose stored due time is within the warning horizon or that have queued long enough to
-be unclaimed — both indexed predicates — so 100,000 open cases are never loaded at once.
+The scan reads open cases in batches of :data:`BATCH` (keyset paging), and only those
+whose stored due time is within the warning horizon (by the due-time index; on
+PostgreSQL, minus those whose breach the flags already record) or that have queued long
+enough to be unclaimed — so 100,000 open cases are never loaded at once, and a steady
+sweep reads little more than what is due.
 """
 
 from __future__ import annotations
@@ -31,18 +33,18 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Any
 
-import msgspec
+from piccolo.columns.combination import WhereRaw
 from piccolo.engine.base import Engine
 
-from hierarchy.calendar import TZ, add_working_days, local_date, working_days_between
+from hierarchy.calendar import TZ, local_date
 from hierarchy.cases import Status, system_actor
 from hierarchy.machine import Action, decide
-from hierarchy.sla import MAX_PAUSE_WORKING_DAYS, SlaEvent, compute_sla
 from server import db
-from server.cases import next_value, to_state, utc, write_decision
+from server.breaches import Breach, UnitClock, assess, overdue_deferrals, sla_flags, unclaimed_horizon, warn_horizon
+from server.cases import to_state, utc, write_decision
 from server.jobs import notify as nt
 from server.tables import Case, Counter, Unit
 
@@ -50,9 +52,15 @@ log = logging.getLogger("daiban.jobs.sweep")
 
 BATCH = 500
 OPEN = [Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value]
-#: add_working_days(t, 1) ends at 18:00 on a later date, so it is always more than 18 h
-#: after t: nothing queued more recently can be unclaimed yet.
-UNCLAIMED_LOWER_BOUND = timedelta(hours=18)
+#: PostgreSQL only: the row's due time still needs a look — it is waiting for the
+#: applicant (its due time moves), or the breach or warning for this very due time is
+#: not yet recorded in the flags. Lets a steady sweep skip what it has handled before.
+DUE_PENDING_SQL = (
+    "(status = 'waiting_applicant' OR NOT ("
+    "COALESCE((flags->'sla'->>'overdue')::timestamptz = due_at, false)"
+    " OR (due_at >= {} AND (status = 'queued' OR assignee_id IS NULL"
+    " OR COALESCE((flags->'sla'->>'warned')::timestamptz = due_at, false)))))"
+)
 DEFERRAL_GATE = "sweep.deferrals"
 
 SCAN_COLUMNS = (
@@ -72,24 +80,6 @@ SCAN_COLUMNS = (
     Case.version,
 )
 
-BreachKind = Literal["unclaimed", "overdue", "warned"]
-
-
-@dataclass(frozen=True, slots=True)
-class Breach:
-    """What the sweep must do about one case; ``key`` names the breach in the flags."""
-
-    kind: BreachKind
-    key: str
-    due_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UnitClock:
-    response_days: int
-    open_weekends: bool
-
-
 @dataclass(slots=True)
 class SweepResult:
     scanned: int = 0
@@ -102,81 +92,6 @@ class SweepResult:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
-
-
-# --- the rules: pure functions of a row and the time --------------------------------------
-
-
-def sla_flags(row: dict[str, Any]) -> dict[str, Any]:
-    return dict((row.get("flags") or {}).get("sla") or {})
-
-
-def _key(moment: datetime) -> str:
-    return utc(moment).isoformat()
-
-
-def effective_due(row: dict[str, Any], now: datetime) -> tuple[datetime, bool]:
-    """The due time at ``now`` and whether the clock is stopped by a pause under its cap.
-
-    The stored due time of a case waiting for the applicant does not yet credit the
-    pause in progress; it is recomputed from the history here.
-    """
-    if row["status"] != Status.WAITING_APPLICANT.value:
-        return row["due_at"], False
-    events = msgspec.convert(row["sla_events"] or [], list[SlaEvent])
-    state = compute_sla(row["accepted_at"], row["promised_days"], row["open_weekends"], events, now=now)
-    return state.due_at, state.paused and state.paused_working_days < MAX_PAUSE_WORKING_DAYS
-
-
-def assess(row: dict[str, Any], now: datetime, clock: UnitClock | None) -> Breach | None:
-    """The breach the sweep should act on for this case now, or None.
-
-    Overdue comes first (it is the graver breach); a queued case is then checked for an
-    unclaimed queue entry; an assigned case on a running clock for the last-day warning.
-    """
-    flags = sla_flags(row)
-    due, stopped = effective_due(row, now)
-    if now > due and flags.get("overdue") != _key(due):
-        return Breach("overdue", _key(due), due)
-    if row["status"] == Status.QUEUED.value:
-        if clock is None:
-            return None
-        deadline = add_working_days(row["queued_at"], max(1, clock.response_days), open_weekends=clock.open_weekends)
-        key = f"{row['owner_unit']}@{_key(row['queued_at'])}"
-        if now > deadline and flags.get("unclaimed") != key:
-            return Breach("unclaimed", key, due)
-        return None
-    if row["assignee_id"] is None or stopped or now > due:
-        return None
-    if working_days_between(now, due, open_weekends=row["open_weekends"]) <= 1 and flags.get("warned") != _key(due):
-        return Breach("warned", _key(due), due)
-    return None
-
-
-def warn_horizon(now: datetime) -> datetime:
-    """Midnight after the next working day: every due time warned about lies before it.
-
-    Counted without open weekends, the later of the two calendars, so the scan is a
-    superset for both.
-    """
-    next_day = local_date(add_working_days(now, 1, open_weekends=False))
-    return datetime.combine(next_day + timedelta(days=1), datetime.min.time(), tzinfo=TZ)
-
-
-def overdue_deferrals(row: dict[str, Any], today: date) -> dict[str, str]:
-    """Deferred materials past their due date and not yet flagged: code → due date."""
-    flagged = sla_flags(row).get("deferrals") or {}
-    out: dict[str, str] = {}
-    for m in row.get("materials") or []:
-        if m.get("state") != "deferred" or not m.get("due"):
-            continue
-        try:
-            due = date.fromisoformat(str(m["due"]))
-        except ValueError:
-            continue
-        if due < today and flagged.get(str(m["code"])) != due.isoformat():
-            out[str(m["code"])] = due.isoformat()
-    return out
 
 
 # --- the sweep ---------------------------------------------------------------------------
@@ -206,41 +121,60 @@ class _Sweep:
         return self.agents[code]
 
     async def locked_row(self, case_id: uuid.UUID) -> dict[str, Any] | None:
-        """Inside a transaction: take the change counter first (every case write takes it,
-        always before the case row, so the order cannot deadlock), then read the case."""
-        await next_value("change")
+        """Inside a transaction, read the case so that nobody else writes it until commit.
+
+        On PostgreSQL: lock the change counter first — every case write takes it, always
+        before the case row, so the order cannot deadlock — then the case row. SQLite's
+        write transaction already holds the whole database.
+        """
         query = Case.select().where(Case.id == case_id).output(load_json=True)
         if self.postgres:
+            await Counter.select(Counter.value).where(Counter.name == "change").lock_rows()
             query = query.lock_rows()
         return await query.first()
 
     async def run(self) -> SweepResult:
-        after: uuid.UUID | None = None
-        horizon, queued_before = utc(warn_horizon(self.now)), utc(self.now - UNCLAIMED_LOWER_BOUND)
+        """Two keyset scans, each on its own index: cases whose due time is near or past
+        (by due time, then id), and cases long queued (by id). A case in both is looked at
+        twice; the second look finds its breach handled and does nothing."""
+        horizon, queued_before = utc(warn_horizon(self.now)), utc(unclaimed_horizon(self.now))
+        due_soon: Any = Case.status.is_in(OPEN) & (Case.due_at < horizon)
+        if self.postgres:
+            due_soon &= WhereRaw(DUE_PENDING_SQL, utc(self.now))
+        last: tuple[datetime, uuid.UUID] | None = None
         while True:
-            query = (
-                Case.select(*SCAN_COLUMNS)
-                .where(Case.status.is_in(OPEN))
-                .where(
-                    (Case.due_at < horizon) | ((Case.status == Status.QUEUED.value) & (Case.queued_at < queued_before))
-                )
-                .order_by(Case.id)
-                .limit(BATCH)
-                .output(load_json=True)
-            )
+            query = Case.select(*SCAN_COLUMNS).where(due_soon).order_by(Case.due_at, Case.id)
+            if last is not None:
+                # The bare >= lets the index bound the scan; the OR alone would rescan from the start.
+                query = query.where((Case.due_at >= last[0]) & ((Case.due_at > last[0]) | (Case.id > last[1])))
+            rows = await query.limit(BATCH).output(load_json=True)
+            if not rows:
+                break
+            await self.look(rows)
+            last = (rows[-1]["due_at"], rows[-1]["id"])
+        long_queued = (Case.status == Status.QUEUED.value) & (Case.queued_at < queued_before)
+        after: uuid.UUID | None = None
+        while True:
+            query = Case.select(*SCAN_COLUMNS).where(long_queued).order_by(Case.id)
             if after is not None:
                 query = query.where(Case.id > after)
-            rows = await query
+            rows = await query.limit(BATCH).output(load_json=True)
             if not rows:
                 return self.result
-            self.result.scanned += len(rows)
-            await self.unit_clocks({r["owner_unit"] for r in rows if r["status"] == Status.QUEUED.value})
-            for row in rows:
-                if assess(row, self.now, self.clocks.get(row["owner_unit"])) is not None:
-                    await self.handle(row["id"])
+            await self.look(rows)
             after = rows[-1]["id"]
 
+    async def look(self, rows: list[dict[str, Any]]) -> None:
+        """Assess a batch without locks; act, under a lock, only where something is due."""
+        self.result.scanned += len(rows)
+        await self.unit_clocks({r["owner_unit"] for r in rows if r["status"] == Status.QUEUED.value})
+        for row in rows:
+            if assess(row, self.now, self.clocks.get(row["owner_unit"])) is not None:
+                await self.handle(row["id"])
+
     async def handle(self, case_id: uuid.UUID) -> None:
+        """Act on every breach of one case, under the lock: a case at the city can be both
+        overdue and unclaimed, and both are flagged in this run, not one per minute."""
         async with db.transaction(self.engine):
             row = await self.locked_row(case_id)
             if row is None:
@@ -250,17 +184,24 @@ class _Sweep:
             if breach is None:
                 self.result.lost += 1
                 return
-            if breach.kind == "warned":
-                await self.warn(row, breach)
-            elif row["status"] != Status.WAITING_APPLICANT.value and row["owner_path"].count("/") > 2:
-                await self.escalate(row, breach)
-            else:
-                await self.flag(row, breach)
+            for _ in range(3):  # at most one of each kind
+                if breach is None:
+                    return
+                if breach.kind == "warned":
+                    await self.warn(row, breach)
+                elif row["status"] != Status.WAITING_APPLICANT.value and row["owner_path"].count("/") > 2:
+                    await self.escalate(row, breach)
+                    return  # a new queue entry: nothing else can be due in this run
+                else:
+                    await self.flag(row, breach)
+                breach = assess(row, self.now, self.clocks.get(row["owner_unit"]))
 
     async def set_flags(self, row: dict[str, Any], **sla: Any) -> None:
+        """Record handled breaches under ``flags["sla"]``, keeping every other key."""
         flags = dict(row.get("flags") or {})
         flags["sla"] = {**sla_flags(row), **sla}
         await Case.update({Case.flags: flags}).where(Case.id == row["id"])
+        row["flags"] = flags
 
     async def warn(self, row: dict[str, Any], breach: Breach) -> None:
         await self.set_flags(row, warned=breach.key)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from server import workload
+from server import plans, workload
 from server.auth import Principal
 
 Req = Request[Principal, Any, Any]
@@ -28,12 +28,12 @@ class WorkloadController(Controller):
         return await workload.workload(unit, request.user.actor, request.app.state.clock())
 
     @post("/plans", operation_id="createPlan", summary="Compute and store a rebalancing plan for a subtree")
-    async def create_plan(self, request: Req, data: JSONBody[workload.PlanCreate]) -> workload.PlanOut:
-        return await workload.create_plan(request.user.actor, data.unit, request.app.state.clock())
+    async def create_plan(self, request: Req, data: JSONBody[plans.PlanCreate]) -> plans.PlanOut:
+        return await plans.create_plan(request.user.actor, data.unit, request.app.state.clock())
 
     @get("/plans/{plan_id:int}", operation_id="getPlan", summary="One stored plan")
-    async def get_plan(self, request: Req, plan_id: FromPath[int]) -> workload.PlanOut:
-        return await workload.get_plan(request.user.actor, plan_id)
+    async def get_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
+        return await plans.get_plan(request.user.actor, plan_id)
 
     @post(
         "/plans/{plan_id:int}/apply",
@@ -41,6 +41,6 @@ class WorkloadController(Controller):
         status_code=200,
         summary="Apply a plan's moves as handovers; cases changed since planning are skipped",
     )
-    async def apply_plan(self, request: Req, plan_id: FromPath[int]) -> workload.PlanOut:
+    async def apply_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
         state = request.app.state
-        return await workload.apply_plan(state.engine, request.user.actor, plan_id, state.clock(), state.jobs)
+        return await plans.apply_plan(state.engine, request.user.actor, plan_id, state.clock(), state.jobs)
