@@ -173,3 +173,23 @@ async def test_serve_without_redis_runs_the_timetable_in_process(settings: Setti
     sweep_next, report_next = (s.next_after(at("2026-04-03", 7) + timedelta(seconds=5)) for s in SCHEDULE)
     assert sweep_next.replace(microsecond=0) == at("2026-04-03", 7) + timedelta(minutes=1)
     assert report_next.replace(microsecond=0) == at("2026-04-04", 7)
+
+
+async def test_daily_report_job_tells_the_dispatchers(settings: Settings) -> None:
+    clock = Clock(FRIDAY)
+    app = create_app(settings, clock)
+    async with AsyncTestClient(app=app) as client:
+        villager = await headers(client, f"a{VILLAGE}")
+        for _ in range(2):
+            assert (await client.post("/api/v1/cases", json=case_payload(), headers=villager)).status_code == 201
+        clock.at = at("2026-04-04", 7)  # the next morning's run reports Friday
+        jobs = client.app.state.jobs
+        await in_app(client, lambda: jobs.enqueue("daily_report"))
+        report = jobs.results["daily_report"]
+        assert (report["period_from"], report["rows"][0]["unit"], report["rows"][0]["cases"]) == (
+            "2026-04-03",
+            "640500",
+            2,
+        )
+        told = await read(client, Notification.select(Notification.kind, Notification.message))
+        assert [n["kind"] for n in told] == ["report.daily"] and "受理 2 件" in told[0]["message"]
