@@ -10,6 +10,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.timer import Timer
 
 from console.actions import offered
 from console.data import AgentOut, DataClient, Item, SyncStatus, Unit
@@ -61,6 +62,7 @@ class DaibanConsole(App[None]):
         self.items: dict[str, Item] = {}
         self.sync_status: SyncStatus | None = None
         self._syncing = False
+        self._session_timers: list[Timer] = []
         #: Bumped after every accepted action, so lists know to reload when shown again.
         self.data_version = 0
 
@@ -98,8 +100,10 @@ class DaibanConsole(App[None]):
         # Village agents take cases themselves; everyone else works from the unit's queue.
         await self.switch_screen(MainScreen("mine" if self.me.role == "village_agent" else "queue"))
         self.refresh_status()
-        self.set_interval(self.status_every, self.refresh_status)
-        self.set_interval(self.sync_every, self.sync_quietly)
+        self._session_timers = [
+            self.set_interval(self.status_every, self.refresh_status),
+            self.set_interval(self.sync_every, self.sync_quietly),
+        ]
 
     def unit_name(self, code: str | None) -> str:
         if not code:
@@ -127,6 +131,8 @@ class DaibanConsole(App[None]):
 
     def on_status_changed(self, message: StatusChanged) -> None:
         self.sync_status = message.status
+        if not self.screen_stack:
+            return  # shutting down
         for bar in self.screen.query(StatusBar):
             bar.show_status(message.status)
 
@@ -179,6 +185,24 @@ class DaibanConsole(App[None]):
 
     # --- screens ------------------------------------------------------------------------
 
+    @work(exclusive=True, group="network")
+    async def action_sign_out(self) -> None:
+        from console.screens.signin import SignInScreen
+
+        try:
+            await self.client.sign_out()
+        except DaibanError as error:
+            self.notify(error.message, title=error.code, severity="warning")
+        username = self.me.username if self.me else ""
+        self.me = None
+        self.units, self.items = {}, {}
+        for timer in self._session_timers:
+            timer.stop()
+        self._session_timers.clear()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(SignInScreen(username=username))
+
     def action_help(self) -> None:
         from console.screens.help import HelpScreen
 
@@ -214,6 +238,7 @@ class DaibanConsole(App[None]):
             return
         yield SystemCommand("Sync now", "Push waiting operations and pull changes (Ctrl+S)", self.action_sync)
         yield SystemCommand("Conflicts", "Operations the server refused (F3)", self.action_conflicts)
+        yield SystemCommand("Sign out", "End this session and return to the sign-in screen", self.action_sign_out)
         if self.can_dispatch:
             yield SystemCommand(
                 "Dashboard", "Load per unit and agent, SLA breaches, rebalancing (F2)", self.action_dashboard

@@ -14,9 +14,8 @@ DEFAULT_SERVER = "http://127.0.0.1:8000"
 @click.option(
     "--server",
     envvar="DAIBAN_SERVER_URL",
-    default=DEFAULT_SERVER,
-    show_default=True,
-    help="Base URL of the daiban API (DAIBAN_SERVER_URL).",
+    default=None,
+    help=f"Base URL of the daiban API (DAIBAN_SERVER_URL; default {DEFAULT_SERVER}, or the replica's own).",
 )
 @click.option(
     "--replica",
@@ -26,7 +25,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8000"
     help="Work offline-first from this local replica file (created on first sign-in) (DAIBAN_REPLICA).",
 )
 @click.option("--user", "username", default="", help="Username to prefill on the sign-in screen.")
-def console(server: str, replica: Path | None, username: str) -> None:
+def console(server: str | None, replica: Path | None, username: str) -> None:
     """Open the console for agents and dispatchers (F1 inside for help; NO_COLOR is respected)."""
     from console.app import DaibanConsole
     from console.data import DataClient
@@ -35,13 +34,14 @@ def console(server: str, replica: Path | None, username: str) -> None:
     if replica is not None:
         from console.replica_client import ReplicaDataClient
 
-        client = ReplicaDataClient.open(replica, server=server)
-        label = f"{server} · replica {replica}"
+        device = ReplicaDataClient.open(replica, server=server)
+        client = device
+        label = f"{device.server} · replica {replica}"
     else:
         from console.http_client import HttpDataClient
 
-        client = HttpDataClient(server)
-        label = server
+        client = HttpDataClient(server or DEFAULT_SERVER)
+        label = server or DEFAULT_SERVER
 
     async def run() -> None:
         try:

@@ -261,7 +261,8 @@ class ReplicaDataClient:
             if error.transient or error.status in (403, 404):
                 return []
             raise
-        found = [a for a in load.agents if a.unit_code in ("", unit)]
+        # The workload lists the unit's own agents; the rules need to know their unit.
+        found = [msgspec.structs.replace(a, unit_code=unit) for a in load.agents if a.unit_code in ("", unit)]
         self._agents.update((a.username, a) for a in found)
         return found
 

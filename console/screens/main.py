@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -216,6 +218,20 @@ class MainScreen(CaseActions, Screen[None]):
         self.tree_unit = None if me is None or code == me.unit_code else code
         if self.loaded:
             self.show_rows()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("My cases", "Cases assigned to me (1)", partial(self.action_view, "mine"))
+        yield SystemCommand(
+            "Unit queue", "Queued cases of my unit, most urgent first (2)", partial(self.action_view, "queue")
+        )
+        yield SystemCommand(
+            "Scope", "Everything in my unit's subtree, with the unit tree (3)", partial(self.action_view, "scope")
+        )
+        yield SystemCommand("Search", "Search titles and references (/)", self.action_search)
+        yield SystemCommand("Filters", "Filter by status, item, kind, overdue (f)", self.action_filters)
+        yield SystemCommand("Reload", "Load the list again (F5)", self.action_reload)
+        if self.selected_case() is not None:
+            yield SystemCommand("Open case", "Details, materials and history (Enter)", self.open_row)
 
     # --- the selected case -------------------------------------------------------------
 

@@ -10,11 +10,13 @@ import pytest
 from console_kit import TOWN, VILLAGE, Api, notes, screen_name, screen_text, sign_in, wait_for
 from live import free_port
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from console.app import DaibanConsole
 from console.replica_client import ReplicaDataClient
 from console.screens.conflicts import ConflictsScreen
 from console.screens.main import MainScreen
+from console.screens.pickers import HandoverPicker
 from console.widgets.case_table import CaseTable
 from console.widgets.status_bar import StatusBar
 
@@ -104,3 +106,44 @@ async def test_a_refused_operation_shows_as_a_conflict(device: ReplicaDataClient
         conflict = app.screen.conflicts[0]
         assert (conflict.case_id, conflict.action, conflict.code) == (case["id"], "escalate", "case.illegal_transition")
     assert api.case(VILLAGER, case["id"])["status"] == "cancelled"
+
+
+async def test_a_town_device_claims_and_hands_over_through_its_replica(server: str, api: Api, tmp_path: Path) -> None:
+    town_agent, colleague = f"a{TOWN}", f"a{TOWN}-2"
+    case = api.queued_at_town()
+    device = ReplicaDataClient.open(tmp_path / "town.sqlite", server=server, attempts=1, timeout=3)
+    app = DaibanConsole(device, status_every=0.2, sync_every=60)
+    async with app.run_test(notifications=True) as pilot:
+        await sign_in(pilot, town_agent)
+        await select(pilot, case["id"])
+        await pilot.press("c")
+        # Applied on the device at once, then pushed in the background.
+        await wait_for(pilot, lambda: api.case(town_agent, case["id"])["assignee_id"] == api.agent_id(town_agent))
+
+        await pilot.press("1")
+        await select(pilot, case["id"])
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HandoverPicker))
+        agents = app.screen.query_one("#agents", OptionList)
+        await wait_for(
+            pilot, lambda: any(agents.get_option_at_index(i).id == colleague for i in range(agents.option_count))
+        )
+        await pilot.press(*colleague, "enter")
+        await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
+        await pilot.press(*"请同事跟进", "enter")
+        await wait_for(pilot, lambda: api.case(colleague, case["id"])["assignee_id"] == api.agent_id(colleague))
+        bar = app.screen.query_one(StatusBar)
+        await wait_for(pilot, lambda: bar.sync_status is not None and bar.sync_status.pending == 0)
+    await device.close()
+    assert api.history(colleague, case["id"])[-1]["reason"] == "请同事跟进"
+
+
+async def test_sign_out_returns_to_the_sign_in_screen(device: ReplicaDataClient, api: Api) -> None:
+    app = DaibanConsole(device, status_every=60, sync_every=60)
+    async with app.run_test() as pilot:
+        await sign_in(pilot, VILLAGER)
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"My cases", "Unit queue", "Scope", "Filters", "Sign out"} <= set(titles)
+        titles["Sign out"].callback()
+        await wait_for(pilot, lambda: screen_name(app) == "SignInScreen")
+        assert app.me is None
