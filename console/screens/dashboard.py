@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from console.app import DaibanConsole
 
 UNIT_COLUMNS = (
-    ("Unit", 16), ("Open", 4), ("Queue", 5), ("Work", 4), ("Wait", 4), ("Late", 4), ("Esc", 4), ("Cap", 4), ("Load", 5)
+    ("Unit", 16), ("Open", 6), ("Queue", 6), ("Work", 5), ("Wait", 4), ("Late", 5), ("Esc", 4), ("Cap", 6), ("Load", 5)
 )  # fmt: skip
 AGENT_COLUMNS = (
     ("Agent", 15), ("Name", 14), ("Open", 4), ("Work", 4), ("Wait", 4), ("Late", 4), ("Cap", 4), ("Load", 5)
