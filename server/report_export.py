@@ -22,6 +22,17 @@ from hierarchy.tree import Level
 from server.reports import Report, ReportRow, summary
 from server.tables import Unit
 
+
+def _count(field: str, key: str) -> Callable[[ReportRow], int]:
+    """Read ``row.<field>[key]`` (a count; 0 when absent)."""
+
+    def read(row: ReportRow) -> int:
+        counts: dict[str, int] = getattr(row, field)
+        return counts.get(key, 0)
+
+    return read
+
+
 #: Column name → how to read it from a row; the order is the order printed.
 COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "unit": lambda r: r.unit,
@@ -43,10 +54,10 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "bad_rating_fix_pct": lambda r: _pct(r.bad_rating_fix_rate),
     "overdue_deferrals": lambda r: r.overdue_deferrals,
     "overdue_deferral_pct": lambda r: _pct(r.overdue_deferral_rate),
-    **{f"rating_{n}": (lambda r, n=n: r.ratings.get(str(n), 0)) for n in range(5, 0, -1)},
+    **{f"rating_{n}": _count("ratings", str(n)) for n in range(5, 0, -1)},
     "mean_rating": lambda r: _num(r.mean_rating, 2),
-    **{f"status_{s.value}": (lambda r, s=s: r.by_status.get(s.value, 0)) for s in Status},
-    **{f"kind_{k.value}": (lambda r, k=k: r.by_kind.get(k.value, 0)) for k in CaseKind},
+    **{f"status_{s.value}": _count("by_status", s.value) for s in Status},
+    **{f"kind_{k.value}": _count("by_kind", k.value) for k in CaseKind},
 }
 
 #: Columns printed as decimal strings; the workbook stores them as numbers.
@@ -104,7 +115,7 @@ def _md_table(out: io.StringIO, header: list[str], body: list[list[str]]) -> Non
 
 def to_xlsx(report: Report, out: IO[bytes] | str) -> None:
     """Two sheets: ``summary`` (the flat table, numbers as numbers) and ``items``."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # ships no type information
 
     book = Workbook()
     sheet = book.active

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,18 +28,20 @@ JobFunction = Callable[..., Awaitable[Any]]
 
 @dataclass(frozen=True, slots=True)
 class Scheduled:
-    """A job on a timetable: ``when`` holds arq cron fields (hour, minute, second …),
-    read in :data:`hierarchy.calendar.TZ`."""
+    """A job on a timetable, in arq's cron fields (None: every value), read in
+    :data:`hierarchy.calendar.TZ`."""
 
     function: JobFunction
-    when: Mapping[str, int] = field(default_factory=dict)
+    hour: int | None = None
+    minute: int | None = None
+    second: int = 0
 
     @property
     def name(self) -> str:
         return self.function.__name__
 
     def next_after(self, moment: datetime) -> datetime:
-        return next_cron(moment.astimezone(TZ), **dict(self.when))
+        return next_cron(moment.astimezone(TZ), hour=self.hour, minute=self.minute, second=self.second)
 
 
 class JobQueue(Protocol):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
+from arq.typing import WorkerCoroutine
 from piccolo.engine.base import Engine
 
 from hierarchy.calendar import TZ
@@ -28,8 +29,8 @@ log = logging.getLogger("daiban.jobs")
 
 FUNCTIONS: tuple[JobFunction, ...] = (sla_sweep, daily_report, notify_agents)
 SCHEDULE: tuple[Scheduled, ...] = (
-    Scheduled(sla_sweep, {"second": 0}),  # every minute
-    Scheduled(daily_report, {"hour": 7, "minute": 0, "second": 0}),
+    Scheduled(sla_sweep),  # every minute, at second 0
+    Scheduled(daily_report, hour=7, minute=0),
 )
 #: How long arq keeps a scheduled job's result (the daily report is read from it).
 KEEP_RESULT = {"daily_report": 7 * 24 * 3600}
@@ -50,7 +51,17 @@ class WorkerSettings(TypedDict, total=False):
 
 
 def cron_jobs() -> list[CronJob]:
-    return [cron(s.function, **dict(s.when), unique=True, keep_result=KEEP_RESULT.get(s.name, 0)) for s in SCHEDULE]
+    return [
+        cron(
+            cast(WorkerCoroutine, s.function),
+            hour=s.hour,
+            minute=s.minute,
+            second=s.second,
+            unique=True,
+            keep_result=KEEP_RESULT.get(s.name, 0),
+        )
+        for s in SCHEDULE
+    ]
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -46,7 +46,7 @@ async def test_the_timetable_runs_each_minute() -> None:
             for t in (start + k * minute - timedelta(seconds=29.9), start + k * minute - timedelta(seconds=29.8))
         ]
     )
-    queue = InProcessQueue({"who": "test"}, [tick], [Scheduled(tick, {"second": 0})], now=lambda: next(times))
+    queue = InProcessQueue({"who": "test"}, [tick], [Scheduled(tick)], now=lambda: next(times))
     queue.start()
     try:
         await asyncio.wait_for(twice.wait(), timeout=5)
