@@ -8,6 +8,7 @@ vanish together. A rejected operation is recorded with its code and changes noth
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -492,13 +493,18 @@ def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[s
 
 def _pg_records(table: type[Table], names: tuple[str, ...], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Values as asyncpg takes them: ``json`` columns as text, NULL kept NULL."""
-    js = _JSON_COLUMNS[table]
+    pick = operator.itemgetter(*names)
+    json_at = [i for i, n in enumerate(names) if n in _JSON_COLUMNS[table]]
+    if len(names) == 1:
+        return [(pick(row),) for row in rows]
+    if not json_at:
+        return [pick(row) for row in rows]
     encode = _json.encode
     out = []
     for row in rows:
-        values = [row[n] for n in names]
-        for i, name in enumerate(names):
-            if name in js and values[i] is not None:
+        values = list(pick(row))
+        for i in json_at:
+            if values[i] is not None:
                 values[i] = encode(values[i]).decode()
         out.append(tuple(values))
     return out
