@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # Jobs go to arq when Redis is configured; otherwise they run here, on the
         # worker's timetable when settings.embedded_jobs.
         app.state.jobs = await open_queue(settings, engine, app.state.clock)
+        app.state.redis = getattr(app.state.jobs, "pool", None)  # /ready pings it when there is one
         try:
             yield
         finally:

@@ -14,16 +14,18 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import msgspec
 import pytest
 from arq.worker import Worker
 from factories import Client, case_payload, headers
-from jobkit import Clock, arq_pool, redis_settings
+from jobkit import REDIS_URL, Clock, arq_pool, redis_settings
 from litestar.testing import AsyncTestClient
 from piccolo.engine.base import Engine
 
 from hierarchy.calendar import TZ
 from server import db
 from server.app import create_app
+from server.jobs.queue import ArqQueue
 from server.jobs.worker import FUNCTIONS
 from server.settings import Settings
 from server.tables import Agent, Case, CaseEvent, Notification
@@ -151,3 +153,13 @@ async def test_two_workers_two_sweeps_escalate_once(settings: Settings) -> None:
         assert notes == [{"agent_id": dispatcher["id"], "kind": "sla.unclaimed"}]
         complaint_row = await Case.select(Case.version).where(Case.id == complaint).first()
         assert complaint_row == {"version": versions[complaint]}
+
+
+async def test_with_redis_the_web_tier_queues_on_arq_and_ready_checks_it(settings: Settings) -> None:
+    async with arq_pool():  # skips when Redis is down
+        pass
+    app = create_app(msgspec.structs.replace(settings, redis_url=REDIS_URL))
+    async with AsyncTestClient(app=app) as client:
+        assert isinstance(app.state.jobs, ArqQueue)
+        r = await client.get("/ready")
+        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "redis": "ok"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import msgspec
 from factories import case_payload, headers
 from jobkit import Clock, in_app, read
 from litestar.testing import AsyncTestClient
@@ -161,7 +162,7 @@ async def test_overdue_deferral_is_flagged_once_a_day(settings: Settings) -> Non
 
 
 async def test_serve_without_redis_runs_the_timetable_in_process(settings: Settings) -> None:
-    embedded = Settings(**{**{f: getattr(settings, f) for f in settings.__struct_fields__}, "embedded_jobs": True})
+    embedded = msgspec.structs.replace(settings, embedded_jobs=True)
     app = create_app(embedded)
     async with AsyncTestClient(app=app):
         jobs = app.state.jobs
