@@ -229,15 +229,21 @@ async def _bulk(table: type[Table], rows: Sequence[Table], chunk: int) -> None:
 async def seed_demo_cases(
     n: int, progress: Progress | None = None, *, seed: int = DEFAULT_SEED, now: datetime | None = None
 ) -> int:
-    """Generate and insert ``n`` demo cases; returns how many were inserted."""
+    """Generate ``n`` demo cases and insert those not already there; returns how many
+    were inserted. The ids come from ``seed``, so running it again adds nothing, and
+    asking for more later adds only the new ones."""
     now = now or datetime.now(UTC)
     net = await load_network()
     rng = random.Random(seed)
-    done = 0
+    done = inserted = 0
     while done < n:
         batch = [build_case(rng, net, now) for _ in range(min(CASE_CHUNK, n - done))]
-        await insert_cases([v for v, _ in batch], [e for _, events in batch for e in events])
         done += len(batch)
+        there = {r["id"] for r in await Case.select(Case.id).where(Case.id.is_in([v["id"] for v, _ in batch]))}
+        batch = [(v, events) for v, events in batch if v["id"] not in there]
+        if batch:
+            await insert_cases([v for v, _ in batch], [e for _, events in batch for e in events])
+            inserted += len(batch)
         if progress:
             progress("cases", done, n)
-    return done
+    return inserted

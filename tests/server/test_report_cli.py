@@ -63,6 +63,7 @@ def md_rows(text: str) -> dict[str, dict[str, str]]:
 
 def test_report_md_csv_xlsx_agree(settings: Settings, tmp_path: Path) -> None:
     assert seed(settings) == N
+    assert seed(settings) == 0  # the same ids again: nothing to add
     md = run(settings, "--unit", CITY, *PERIOD, "--format", "md")
     table = md_rows(md)
     city, county = table[CITY], table[COUNTY]
