@@ -111,7 +111,13 @@ def apply(case: CaseState, decision: Decision) -> CaseState:
 
 
 def due_time(case: CaseState, now: datetime | None = None) -> datetime:
-    """Due time from acceptance, pauses and the approved extension (see hierarchy.sla)."""
+    """Due time from acceptance, pauses and the approved extension (see hierarchy.sla).
+
+    While a bad-rating review is open, its own 15-working-day deadline is the due time:
+    the county task force gets its full time even when the original SLA has passed.
+    """
+    if case.review and case.review.get("state") == "open" and case.review.get("due_at"):
+        return datetime.fromisoformat(str(case.review["due_at"]))
     return compute_sla(case.accepted_at, case.promised_days, case.open_weekends, case.sla_events, now=now).due_at
 
 
@@ -395,6 +401,7 @@ def _confirm(case: CaseState, actor: Actor, args: Mapping[str, Any], now: dateti
             "due_at": review_due.isoformat(),
             "unit": county_code,
         }
+        changes["due_at"] = review_due
         return changes
     return changes | {"status": Status.CLOSED, "closed_at": now}
 

@@ -130,6 +130,9 @@ async def test_pause_extension_and_a_bad_rating_review(client: Client, clock: Cl
     assert (review["state"], review["rating"], review["unit"]) == ("open", 2, COUNTY)
     # 15 working days after Monday Oct 12: Oct 13 … Oct 30 is 14, Monday Nov 2 is the 15th.
     assert datetime.fromisoformat(review["due_at"]) == cst("2026-11-02T18:00")
+    # The review's deadline is the case's due time now: the county gets its 15 days even
+    # though the original SLA (Oct 15) has passed, so the sweep does not take it away.
+    assert datetime.fromisoformat(reviewed["due_at"]) == cst("2026-11-02T18:00") and not reviewed["overdue"]
     queue = (await client.get(CASES, params={"view": "queue"}, headers=county)).json()["cases"]
     assert [c["id"] for c in queue] == [cid]
 
