@@ -94,7 +94,7 @@ def decide(
         raise NotFound("case.not_found", "no such case", case=case.id)
     rule = _RULES[action]
     changes = rule(case, actor, args, now, target_unit, target_agent)
-    if "sla_events" in changes or "extension" in changes:
+    if "sla_events" in changes or "extension" in changes or "review" in changes:
         changes["due_at"] = due_time(dataclasses.replace(case, **_state_fields(changes)), now)
     changes["version"] = case.version + 1
     # Whoever made them so (an agent, a plan applied by the system), a new assignee is a holder.
@@ -401,7 +401,6 @@ def _confirm(case: CaseState, actor: Actor, args: Mapping[str, Any], now: dateti
             "due_at": review_due.isoformat(),
             "unit": county_code,
         }
-        changes["due_at"] = review_due
         return changes
     return changes | {"status": Status.CLOSED, "closed_at": now}
 

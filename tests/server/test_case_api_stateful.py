@@ -31,7 +31,7 @@ UNIT_OF = {
     "lead640502": "640502",
     "dispatcher": "640500",
 }
-PARENT = {VILLAGE: TOWN, TOWN: "640502", "640502": "640500", "640500": "640500"}
+PARENT = {VILLAGE: TOWN, TOWN: "640502", "640502": "640500", "640521": "640500", "640500": "640500"}
 PEOPLE = list(UNIT_OF)
 
 bodies = st.fixed_dictionaries(
