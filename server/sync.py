@@ -413,9 +413,7 @@ async def _write_pg(
     """The same writes on PostgreSQL, through the transaction's asyncpg connection.
 
     New rows go out with one binary COPY per table, updates with one ``executemany`` per
-    set of changed columns. Everything that needs no counter is written before the
-    counters are taken: they stay locked until the commit, and every other writer waits
-    for whatever comes after them.
+    set of changed columns.
     """
     changed = sorted(cid for cid in work.changed if cid not in work.new)
     touched = list(work.new) + changed
@@ -428,6 +426,13 @@ async def _write_pg(
         )  # fmt: skip
         if moved is None:
             raise _Retry()
+        # Counters first, then case rows: the order every writer takes them (online create,
+        # write_decision, the SLA sweep), so no two writers can wait on each other.
+        if work.new:
+            top = await _pg_next_value(conn, ref_counter(work.now), len(work.new))
+            for n, values in enumerate(work.new.values()):
+                values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
+        head = await _pg_next_value(conn, "change", len(touched)) if touched else 0
         if changed:
             # Lock the cases this batch changes and check none moved since it read them.
             locked = await conn.fetch(
@@ -438,12 +443,6 @@ async def _write_pg(
         await _pg_insert(conn, CaseHolder, [dict(case_id=c, agent_id=a) for c, a in work.holders])
         await _pg_insert(conn, CaseEvent, work.events)
         await _pg_insert(conn, SyncOp, ledger)
-        # Reference number first, then change sequence: the order every writer takes them.
-        if work.new:
-            top = await _pg_next_value(conn, ref_counter(work.now), len(work.new))
-            for n, values in enumerate(work.new.values()):
-                values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
-        head = await _pg_next_value(conn, "change", len(touched)) if touched else 0
         for n, cid in enumerate(touched):
             seq = head - len(touched) + 1 + n
             if cid in work.new:
