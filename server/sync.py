@@ -175,13 +175,34 @@ async def push(engine: Engine, principal: Principal, req: PushRequest, now: date
             raise InvalidInput(
                 "sync.client_mismatch", "every operation carries the pushing client's id", field="ops.client_id"
             )
-    for _ in range(MAX_ATTEMPTS):
-        device = await device_of(principal, req.client_id)
+    # Optimistic first: read, decide in memory, write if nothing moved. Under contention
+    # (online agents acting on the same cases) the last attempt holds the writers' locks
+    # from the start, so a large batch cannot be starved by a stream of small writes.
+    for attempt in range(MAX_ATTEMPTS):
         try:
-            return await _push_once(engine, principal.actor, device, req, now)
+            if attempt < MAX_ATTEMPTS - 1:
+                device = await device_of(principal, req.client_id)
+                return await _push_once(engine, principal.actor, device, req, now)
+            async with db.transaction(engine):
+                await _hold_writers(engine, now, req.client_id)
+                device = await device_of(principal, req.client_id)
+                return await _push_once(engine, principal.actor, device, req, now)
         except _Retry:
             continue
     raise Conflict("sync.busy", "the cases in this batch are changing fast; push again", retry_after=1)
+
+
+async def _hold_writers(engine: Engine, now: datetime, client_id: uuid.UUID) -> None:
+    """Take, in the order every writer takes them, the locks all case writes need: the
+    device (as any push of it does first), then the counters.
+
+    On PostgreSQL nobody else can change a case until this transaction ends; SQLite's
+    write transaction already holds the whole database.
+    """
+    if isinstance(engine, PostgresEngine):
+        await Device.select(Device.client_id).where(Device.client_id == client_id).lock_rows()
+        await next_value(ref_counter(now), 0)
+        await next_value("change", 0)
 
 
 async def _push_once(
