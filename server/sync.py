@@ -386,6 +386,12 @@ def _record(work: _Work, case_id: uuid.UUID, state: CaseState, decision: Decisio
     work.event(case_id, int(decision.changes["version"]), decision.action.value, decision.reason, before, after)
 
 
+def merge_flags(current: Mapping[str, Any], ours: Mapping[str, Any]) -> dict[str, Any]:
+    """Sync owns only the field clocks in ``flags``; what the SLA sweep recorded there in
+    the meantime (without a new version) is kept."""
+    return {**current, "hlc": ours.get("hlc", current.get("hlc", {}))}
+
+
 async def _write(
     engine: Engine, work: _Work, device: Mapping[str, Any], new_last: int, ledger: list[dict[str, Any]]
 ) -> None:
@@ -416,6 +422,9 @@ async def _write(
             if cid in work.new:
                 continue
             columns = {**columns, "change_seq": seqs[cid], "updated_at": utc(work.now)}
+            if "flags" in columns:
+                current = await Case.select(Case.flags).where(Case.id == cid).output(load_json=True).first()
+                columns["flags"] = merge_flags(current["flags"] if current else {}, columns["flags"])
             done = (
                 await Case.update({getattr(Case, k): v for k, v in columns.items()})
                 .where((Case.id == cid) & (Case.version == work.base_versions[cid]))
@@ -457,10 +466,14 @@ async def _write_pg(
         if changed:
             # Lock the cases this batch changes and check none moved since it read them.
             locked = await conn.fetch(
-                "SELECT id, version FROM case_file WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", changed
+                "SELECT id, version, flags FROM case_file WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", changed
             )
             if {r["id"]: r["version"] for r in locked} != {cid: work.base_versions[cid] for cid in changed}:
                 raise _Retry()
+            for r in locked:
+                if "flags" in work.changed[r["id"]]:
+                    current = msgspec.json.decode(r["flags"]) if isinstance(r["flags"], str) else r["flags"] or {}
+                    work.changed[r["id"]]["flags"] = merge_flags(current, work.changed[r["id"]]["flags"])
         await _pg_insert(conn, CaseHolder, [dict(case_id=c, agent_id=a) for c, a in work.holders])
         await _pg_insert(conn, CaseEvent, work.events)
         await _pg_insert(conn, SyncOp, ledger)
