@@ -28,8 +28,12 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
+## make bench: every benchmark (PostgreSQL for all but the console); each prints its ratio
 bench: $(STAMP)
 	$(BIN)/python bench/hierarchy.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/console.py
 
 clean:
 	rm -rf var .pytest_cache
