@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from piccolo.columns import Column
 from piccolo.columns.combination import Where
 from piccolo.columns.operators.comparison import GreaterEqualThan, LessThan
+
+from server.tables import Case
 
 
 def path_upper(path: str) -> str:
@@ -33,3 +36,21 @@ def contains(column: Column, text: str) -> Any:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return column.ilike(f"%{escaped}%")
     return column.like(f"%{text}%")
+
+
+async def case_batches(columns: Sequence[Column], where: Any, size: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
+    """Cases matching ``where`` in batches of ``size``, keyset-paged by id.
+
+    Memory stays bounded however many rows match (the sweep walks 100,000 open cases
+    this way); each batch is one indexed query that starts where the last one ended.
+    """
+    after: Any = None
+    while True:
+        query = Case.select(*columns).where(where).order_by(Case.id).limit(size).output(load_json=True)
+        if after is not None:
+            query = query.where(Case.id > after)
+        batch = await query
+        if not batch:
+            return
+        yield batch
+        after = batch[-1]["id"]

@@ -21,7 +21,6 @@ Two populations, chosen so that a child's figures always add up into its parent'
 from __future__ import annotations
 
 import statistics
-import uuid
 from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Status
 from hierarchy.errors import InvalidInput, NotFound
 from hierarchy.tree import Level, in_subtree
 from server.cases import utc
-from server.queries import under
+from server.queries import case_batches, under
 from server.tables import Case, CaseEvent, Unit
 
 BATCH = 2000
@@ -153,38 +152,15 @@ async def summary(code: str, start: date, end: date, now: datetime, actor: Actor
 
 
 async def _cases(path: str, lo: datetime, hi: datetime, now: datetime, rows_for: Any) -> None:
-    after: uuid.UUID | None = None
-    while True:
-        query = (
-            Case.select(
-                Case.id,
-                Case.kind,
-                Case.item_code,
-                Case.status,
-                Case.origin_path,
-                Case.due_at,
-                Case.resolved_at,
-                Case.escalations,
-                Case.reopens,
-                Case.rating,
-                Case.review,
-                Case.materials,
-                Case.flags,
-            )
-            .where(under(Case.origin_path, path) & (Case.accepted_at >= lo) & (Case.accepted_at < hi))
-            .order_by(Case.id)
-            .limit(BATCH)
-            .output(load_json=True)
-        )
-        if after is not None:
-            query = query.where(Case.id > after)
-        batch = await query
-        if not batch:
-            return
+    columns = (
+        Case.id, Case.kind, Case.item_code, Case.status, Case.origin_path, Case.due_at, Case.resolved_at,
+        Case.escalations, Case.reopens, Case.rating, Case.review, Case.materials, Case.flags,
+    )  # fmt: skip
+    window = under(Case.origin_path, path) & (Case.accepted_at >= lo) & (Case.accepted_at < hi)
+    async for batch in case_batches(columns, window, BATCH):
         for case in batch:
             for acc in rows_for(case["origin_path"]):
                 _count_case(acc, case, now)
-        after = batch[-1]["id"]
 
 
 def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:

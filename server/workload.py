@@ -15,7 +15,6 @@ Rebalancing plans over the same loads are in :mod:`server.plans`.
 from __future__ import annotations
 
 import statistics
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,7 @@ from hierarchy.cases import Actor, Status
 from hierarchy.roles import Role
 from hierarchy.tree import Level
 from server.breaches import effective_due
-from server.queries import under
+from server.queries import case_batches, under
 from server.reports import scoped_unit
 from server.tables import Agent, Case, Unit
 
@@ -82,37 +81,13 @@ def _median_hours(ages: list[float]) -> float | None:
 
 async def open_cases(path: str) -> Any:
     """Open cases owned in the subtree at ``path``, in batches keyset by id."""
-    after: uuid.UUID | None = None
-    while True:
-        query = (
-            Case.select(
-                Case.id,
-                Case.ref,
-                Case.item_code,
-                Case.status,
-                Case.owner_unit,
-                Case.owner_path,
-                Case.assignee_id,
-                Case.due_at,
-                Case.accepted_at,
-                Case.promised_days,
-                Case.open_weekends,
-                Case.sla_events,
-                Case.version,
-            )
-            .where(under(Case.owner_path, path) & Case.status.is_in(OPEN))
-            .order_by(Case.id)
-            .limit(BATCH)
-            .output(load_json=True)
-        )
-        if after is not None:
-            query = query.where(Case.id > after)
-        batch = await query
-        if not batch:
-            return
+    columns = (
+        Case.id, Case.ref, Case.item_code, Case.status, Case.owner_unit, Case.owner_path, Case.assignee_id,
+        Case.due_at, Case.accepted_at, Case.promised_days, Case.open_weekends, Case.sla_events, Case.version,
+    )  # fmt: skip
+    async for batch in case_batches(columns, under(Case.owner_path, path) & Case.status.is_in(OPEN), BATCH):
         for row in batch:
             yield row
-        after = batch[-1]["id"]
 
 
 async def subtree_agents(path: str) -> list[dict[str, Any]]:

@@ -48,6 +48,7 @@ from server import db
 from server.breaches import Breach, UnitClock, assess, overdue_deferrals, sla_flags, unclaimed_horizon, warn_horizon
 from server.cases import to_state, utc, write_decision
 from server.jobs import notify as nt
+from server.queries import case_batches
 from server.tables import Case, Counter, Unit
 
 log = logging.getLogger("daiban.jobs.sweep")
@@ -158,16 +159,9 @@ class _Sweep:
             await self.look(rows)
             last = (rows[-1]["due_at"], rows[-1]["id"])
         long_queued = (Case.status == Status.QUEUED.value) & (Case.queued_at < queued_before)
-        after: uuid.UUID | None = None
-        while True:
-            query = Case.select(*SCAN_COLUMNS).where(long_queued).order_by(Case.id)
-            if after is not None:
-                query = query.where(Case.id > after)
-            rows = await query.limit(BATCH).output(load_json=True)
-            if not rows:
-                return self.result
+        async for rows in case_batches(SCAN_COLUMNS, long_queued, BATCH):
             await self.look(rows)
-            after = rows[-1]["id"]
+        return self.result
 
     async def look(self, rows: list[dict[str, Any]]) -> None:
         """Assess a batch without locks; act, under a lock, only where something is due."""
@@ -250,24 +244,10 @@ class _Sweep:
         today = local_date(self.now)
         if not await _first_today(DEFERRAL_GATE, today):
             return
-        after: uuid.UUID | None = None
-        while True:
-            query = (
-                Case.select(Case.id, Case.materials, Case.flags)
-                .where(Case.status.is_in(OPEN))
-                .order_by(Case.id)
-                .limit(BATCH)
-                .output(load_json=True)
-            )
-            if after is not None:
-                query = query.where(Case.id > after)
-            rows = await query
-            if not rows:
-                return
+        async for rows in case_batches((Case.id, Case.materials, Case.flags), Case.status.is_in(OPEN), BATCH):
             for row in rows:
                 if overdue_deferrals(row, today):
                     await self.flag_deferrals(row["id"], today)
-            after = rows[-1]["id"]
 
     async def flag_deferrals(self, case_id: uuid.UUID, today: date) -> None:
         async with db.transaction(self.engine):
