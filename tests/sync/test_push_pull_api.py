@@ -129,3 +129,26 @@ async def test_msgpack_round_trip(client: Client) -> None:
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/msgpack")
     assert msgspec.msgpack.decode(r.content)["results"][0]["result"] == "applied"
+
+
+async def test_batch_and_body_limits(client: Client) -> None:
+    who = await headers(client, f"a{VILLAGE}")
+    cid = await device(client, who)
+    too_many = {"client_id": cid, "ops": [op(cid, n + 1, str(uuid.uuid4()), "claim") for n in range(501)]}
+    r = await client.post("/api/v1/sync/push", json=too_many, headers=who)
+    assert r.status_code == 413 and r.json()["code"] == "sync.batch_too_large" and r.json()["limit"] == 500
+    huge = {"client_id": cid, "ops": [op(cid, 1, str(uuid.uuid4()), "edit", description="长" * 3_000_000)]}
+    r = await client.post("/api/v1/sync/push", json=huge, headers=who)
+    assert r.status_code == 413 and r.json()["code"] == "request.too_large"
+    r = await client.post("/api/v1/sync/push", content=b"{not json", headers=who | {"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "sync.malformed"
+
+
+async def test_large_pulls_are_gzipped(client: Client) -> None:
+    village = await headers(client, f"a{VILLAGE}")
+    cid = await device(client, village)
+    for _ in range(5):
+        assert (await client.post("/api/v1/cases", json=case_payload(), headers=village)).status_code == 201
+    r = await client.get("/api/v1/sync/pull", params={"client_id": cid}, headers=village | {"accept-encoding": "gzip"})
+    assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip"
+    assert len(r.json()["cases"]) == 5  # httpx undoes the gzip
