@@ -16,13 +16,15 @@ details on the server, the client's own error type in ``sync``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 
 class DaibanError(Exception):
     """Base of all domain errors."""
 
-    status: ClassVar[int] = 400
+    #: The HTTP status, set per class here; the client's ``SyncError`` keeps, per instance,
+    #: the status the server answered with.
+    status: int = 400
 
     def __init__(self, code: str, message: str, /, **data: Any) -> None:
         super().__init__(message)

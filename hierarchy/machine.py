@@ -463,7 +463,7 @@ def merge_materials(case: CaseState, patch: Any) -> tuple[dict[str, Any], ...]:
                 material=entry.get("code") if isinstance(entry, Mapping) else None,
             )
         try:
-            state = MaterialState(entry.get("state"))
+            state = MaterialState(entry.get("state", ""))  # missing: "" is no state either
         except ValueError:
             raise InvalidInput(
                 "case.material_state_invalid", "state is provided, missing or deferred", field="materials"
