@@ -18,7 +18,7 @@ class SyncError(DaibanError):
 
     def __init__(self, code: str, message: str, /, *, status: int = 0, transient: bool = False, **data: Any) -> None:
         super().__init__(code, message, **data)
-        self.status = status  # type: ignore[misc]
+        self.status = status
         self.transient = transient
 
 
