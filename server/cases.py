@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from piccolo.engine.base import Engine
 
 from hierarchy.calendar import TZ
 from hierarchy.cases import (
@@ -30,6 +29,7 @@ from hierarchy.tree import Level
 from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
 from server import db
 from server.auth import load_actor
+from server.db import Database
 from server.queries import contains, under
 from server.tables import Case, CaseEvent, CaseHolder, Counter, Item, Unit
 from sync import wire
@@ -297,7 +297,7 @@ def ref_counter(now: datetime) -> str:
 
 
 async def create_case(
-    engine: Engine, actor: Actor, data: wire.CaseCreate, now: datetime
+    engine: Database, actor: Actor, data: wire.CaseCreate, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """Create a case (or return the existing one when the same creator sends it again).
 
@@ -347,7 +347,7 @@ async def resolve_targets(action: Action, req: wire.ActionRequest) -> tuple[Unit
 
 
 async def perform(
-    engine: Engine, actor: Actor, case_id: uuid.UUID | str, action: Action, req: wire.ActionRequest, now: datetime
+    engine: Database, actor: Actor, case_id: uuid.UUID | str, action: Action, req: wire.ActionRequest, now: datetime
 ) -> dict[str, Any]:
     """Apply one action: a conditional update on the version, one event, or a clear 4xx."""
     target_unit, target_agent = await resolve_targets(action, req)
@@ -374,7 +374,7 @@ async def perform(
 
 
 async def write_decision(
-    engine: Engine, row: Mapping[str, Any], actor: Actor, decision: Decision, now: datetime
+    engine: Database, row: Mapping[str, Any], actor: Actor, decision: Decision, now: datetime
 ) -> bool:
     """Write a decision if the case is still at the version it was decided on."""
     columns = to_columns(decision.changes)

@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from hierarchy.errors import DaibanError
-from server import db
+from server import db, piccolo_conf
 from server.report_export import build_report, write_report
 from server.settings import Settings, load_settings
 
@@ -33,7 +33,7 @@ def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 def migrate() -> None:
     """Create or upgrade the database schema (DAIBAN_DATABASE_URL)."""
     settings = load_settings()
-    run_with_db(settings, lambda: db.migrate(db.piccolo_conf.DB))
+    run_with_db(settings, lambda: db.migrate(piccolo_conf.DB))
     click.echo(f"migrated {settings.database_url}")
 
 
@@ -51,7 +51,7 @@ def seed(demo_cases: int) -> None:
 
     settings = load_settings()
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn()) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(name: str, done: int, total: int) -> None:
             if name not in tasks:
@@ -59,7 +59,7 @@ def seed(demo_cases: int) -> None:
             bar.update(tasks[name], completed=done)
 
         async def work() -> dict[str, int]:
-            await db.migrate(db.piccolo_conf.DB)
+            await db.migrate(piccolo_conf.DB)
             counts = await seed_network(settings.demo_password, progress)
             if demo_cases:
                 from server.demo import seed_demo_cases
@@ -83,7 +83,7 @@ def serve(host: str | None, port: int | None, no_migrate: bool) -> None:
 
     settings = load_settings()
     if not no_migrate:
-        run_with_db(settings, lambda: db.migrate(db.piccolo_conf.DB))
+        run_with_db(settings, lambda: db.migrate(piccolo_conf.DB))
     app = create_app(settings)
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
@@ -103,7 +103,7 @@ def worker(burst: bool) -> None:
     if not settings.redis_url:
         raise click.UsageError("set DAIBAN_REDIS_URL; without Redis, daiban serve runs the jobs itself")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    run_worker(worker_settings(settings), burst=burst)
+    run_worker(dict(worker_settings(settings)), burst=burst)
 
 
 @click.command()

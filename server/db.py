@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias, overload
 
 from piccolo.apps.migrations.tables import Migration
-from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.table import Table
 
 from server import piccolo_conf
 from server.settings import Settings
@@ -18,8 +18,11 @@ from server.tables import ALL_TABLES
 
 os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
+#: The two engines daiban runs on; code that differs per engine narrows with ``isinstance``.
+Database: TypeAlias = PostgresEngine | SQLiteEngine
 
-def make_engine(settings: Settings) -> Engine:
+
+def make_engine(settings: Settings) -> Database:
     """An engine for the settings' database URL (SQLite file or PostgreSQL)."""
     if settings.is_postgres:
         return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
@@ -31,29 +34,30 @@ def make_engine(settings: Settings) -> Engine:
     return SQLiteEngine(path=str(path), timeout=30)
 
 
-def bind(engine: Engine) -> Engine:
+def bind(engine: Database) -> Database:
     """Point every table, and Piccolo's migration runner, at ``engine``."""
     piccolo_conf.DB = engine
-    for table in (*ALL_TABLES, Migration):
+    tables: tuple[type[Table], ...] = (*ALL_TABLES, Migration)
+    for table in tables:
         table._meta.db = engine
     return engine
 
 
-def connect(settings: Settings) -> Engine:
+def connect(settings: Settings) -> Database:
     return bind(make_engine(settings))
 
 
-async def start(engine: Engine) -> None:
+async def start(engine: Database) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=2, max_size=20)
 
 
-async def stop(engine: Engine) -> None:
+async def stop(engine: Database) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
 
 
-async def migrate(engine: Engine) -> None:
+async def migrate(engine: Database) -> None:
     """Run every migration not yet run (quietly: Piccolo prints as it goes)."""
     from contextlib import redirect_stdout
     from io import StringIO
@@ -68,7 +72,13 @@ async def migrate(engine: Engine) -> None:
         raise RuntimeError(f"migration failed: {result.message}\n{out.getvalue()}")
 
 
-def transaction(engine: Engine) -> Any:
+@overload
+def transaction(engine: PostgresEngine) -> PostgresTransaction: ...
+@overload
+def transaction(engine: SQLiteEngine) -> SQLiteTransaction: ...
+@overload
+def transaction(engine: Database) -> PostgresTransaction | SQLiteTransaction: ...
+def transaction(engine: Database) -> PostgresTransaction | SQLiteTransaction:
     """A write transaction. SQLite takes the write lock up front (IMMEDIATE) so two
     writers never both read under a shared lock and then deadlock on upgrading it."""
     if isinstance(engine, SQLiteEngine):

@@ -17,7 +17,7 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from piccolo.table import Table
 
@@ -203,7 +203,8 @@ def open_case_values(rng: random.Random, net: Network, now: datetime) -> dict[st
 
 async def insert_cases(cases: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]) -> None:
     """Insert cases (refs and change sequence assigned here), their holders and events."""
-    engine = Case._meta.db
+    # Piccolo types a table's engine as any engine; db.bind only ever gives it one of ours.
+    engine = cast(db.Database, Case._meta.db)
     async with db.transaction(engine):
         by_year: dict[str, list[dict[str, Any]]] = {}
         for v in cases:

@@ -5,9 +5,9 @@ migration runner and the tables always talk to the same database.
 """
 
 from piccolo.conf.apps import AppRegistry
-from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
-DB: Engine = SQLiteEngine(path="var/daiban.sqlite")
+DB: PostgresEngine | SQLiteEngine = SQLiteEngine(path="var/daiban.sqlite")
 
 APP_REGISTRY = AppRegistry(apps=["server.piccolo_app"])

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from piccolo.engine.base import Engine
 
 from hierarchy.cases import Actor, Status, system_actor
 from hierarchy.errors import Conflict, DaibanError, Forbidden, NotFound
@@ -23,6 +22,7 @@ from hierarchy.roles import Role
 from server import balance
 from server.auth import load_actor
 from server.cases import fetch_row, to_state, unit_ref, utc, write_decision
+from server.db import Database
 from server.jobs import notify as nt
 from server.jobs.queue import JobQueue
 from server.queries import under
@@ -163,7 +163,7 @@ async def get_plan(actor: Actor, plan_id: int) -> PlanOut:
     )
 
 
-async def apply_plan(engine: Engine, actor: Actor, plan_id: int, now: datetime, jobs: JobQueue) -> PlanOut:
+async def apply_plan(engine: Database, actor: Actor, plan_id: int, now: datetime, jobs: JobQueue) -> PlanOut:
     """Apply every move still valid; report the others. A plan is applied once."""
     require_planner(actor)
     plan = await get_plan(actor, plan_id)
@@ -193,7 +193,7 @@ async def apply_plan(engine: Engine, actor: Actor, plan_id: int, now: datetime, 
     return await get_plan(actor, plan_id)
 
 
-async def _apply_move(engine: Engine, actor: Actor, move: MoveOut, note: str, now: datetime) -> list[int]:
+async def _apply_move(engine: Database, actor: Actor, move: MoveOut, note: str, now: datetime) -> list[int]:
     """One move as a handover; returns whom to tell. Raises when the case moved on."""
     row = await fetch_row(move.case_id)
     if row is None or row["version"] != move.version:

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from hierarchy.errors import DaibanError
 
@@ -78,7 +79,7 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "internal error", request)
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DaibanError: domain_error,
     HTTPException: http_error,
     Exception: internal_error,

@@ -115,7 +115,7 @@ def _md_table(out: io.StringIO, header: list[str], body: list[list[str]]) -> Non
 
 def to_xlsx(report: Report, out: IO[bytes] | str) -> None:
     """Two sheets: ``summary`` (the flat table, numbers as numbers) and ``items``."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]  # ships no type information
+    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active

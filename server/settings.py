@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import msgspec
 
@@ -33,7 +33,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         return self.database_url.removeprefix("sqlite:///")
 
 
-_FIELDS = {
+#: Environment variable → (setting, how to read its text).
+_FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_DATABASE_URL": ("database_url", str),
     "DAIBAN_REDIS_URL": ("redis_url", str),
     "DAIBAN_HOST": ("host", str),

@@ -18,7 +18,6 @@ from typing import Any
 import msgspec
 from piccolo.columns import JSON
 from piccolo.columns.combination import WhereRaw
-from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
@@ -42,6 +41,7 @@ from server.cases import (
     to_wire,
     utc,
 )
+from server.db import Database
 from server.queries import under
 from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp
 from sync import hlc, wire
@@ -167,7 +167,7 @@ class _Work:
         )
 
 
-async def push(engine: Engine, principal: Principal, req: PushRequest, now: datetime, max_batch: int) -> PushResponse:
+async def push(engine: Database, principal: Principal, req: PushRequest, now: datetime, max_batch: int) -> PushResponse:
     if len(req.ops) > max_batch:
         raise TooLarge("sync.batch_too_large", f"at most {max_batch} operations per push", limit=max_batch)
     for op in req.ops:
@@ -192,7 +192,7 @@ async def push(engine: Engine, principal: Principal, req: PushRequest, now: date
     raise Conflict("sync.busy", "the cases in this batch are changing fast; push again", retry_after=1)
 
 
-async def _hold_writers(engine: Engine, now: datetime, client_id: uuid.UUID) -> None:
+async def _hold_writers(engine: Database, now: datetime, client_id: uuid.UUID) -> None:
     """Take, in the order every writer takes them, the locks all case writes need: the
     device (as any push of it does first), then the counters.
 
@@ -206,7 +206,7 @@ async def _hold_writers(engine: Engine, now: datetime, client_id: uuid.UUID) -> 
 
 
 async def _push_once(
-    engine: Engine, actor: Actor, device: Mapping[str, Any], req: PushRequest, now: datetime
+    engine: Database, actor: Actor, device: Mapping[str, Any], req: PushRequest, now: datetime
 ) -> PushResponse:
     last = int(device["last_seq"])
     ops = sorted(req.ops, key=lambda o: o.seq)
@@ -268,7 +268,7 @@ def _ledger(op: Operation, result: str, code: str, message: str, now: datetime) 
     )
 
 
-async def _seen_op_ids(engine: Engine, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def _seen_op_ids(engine: Database, op_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     if not op_ids:
         return {}
     if isinstance(engine, PostgresEngine):
@@ -281,7 +281,7 @@ async def _seen_op_ids(engine: Engine, op_ids: list[uuid.UUID]) -> dict[uuid.UUI
     return {r["op_id"]: r for r in rows}
 
 
-async def _load_rows(engine: Engine, case_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def _load_rows(engine: Database, case_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     out: dict[uuid.UUID, dict[str, Any]] = {}
     ids = list(case_ids)
     if isinstance(engine, PostgresEngine) and ids:
@@ -393,7 +393,7 @@ def merge_flags(current: Mapping[str, Any], ours: Mapping[str, Any]) -> dict[str
 
 
 async def _write(
-    engine: Engine, work: _Work, device: Mapping[str, Any], new_last: int, ledger: list[dict[str, Any]]
+    engine: Database, work: _Work, device: Mapping[str, Any], new_last: int, ledger: list[dict[str, Any]]
 ) -> None:
     if isinstance(engine, PostgresEngine):
         return await _write_pg(engine, work, device, new_last, ledger)

@@ -67,7 +67,9 @@ class Token(Table, tablename="token"):
 
 class Case(Table, tablename="case_file"):
     id = UUID(primary_key=True)
-    ref = Varchar(length=24, null=True, default=None, unique=True)
+    # The case's reference number. It shadows Table.ref() (joins by dotted name), which
+    # nothing here calls; renaming the column would change every row's keys.
+    ref = Varchar(length=24, null=True, default=None, unique=True)  # type: ignore[assignment]
     kind = Varchar(length=16)
     item_code = Varchar(length=64, index=True)
     title = Varchar(length=200, default="")

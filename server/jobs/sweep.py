@@ -39,7 +39,6 @@ from typing import Any
 
 from asyncpg.exceptions import DeadlockDetectedError
 from piccolo.columns.combination import WhereRaw
-from piccolo.engine.base import Engine
 
 from hierarchy.calendar import TZ, local_date
 from hierarchy.cases import Status, system_actor
@@ -47,6 +46,7 @@ from hierarchy.machine import Action, decide
 from server import db
 from server.breaches import Breach, UnitClock, assess, overdue_deferrals, sla_flags, unclaimed_horizon, warn_horizon
 from server.cases import to_state, utc, write_decision
+from server.db import Database
 from server.jobs import notify as nt
 from server.queries import case_batches
 from server.tables import Case, Counter, Unit
@@ -106,7 +106,7 @@ class SweepResult:
 class _Sweep:
     """One run: caches what it looks up (units, agents) for the length of the run."""
 
-    def __init__(self, engine: Engine, now: datetime) -> None:
+    def __init__(self, engine: Database, now: datetime) -> None:
         self.engine = engine
         self.now = now
         self.result = SweepResult()
@@ -280,7 +280,7 @@ async def _first_today(name: str, today: date) -> bool:
     return bool(claimed)
 
 
-async def sweep(engine: Engine, now: datetime) -> SweepResult:
+async def sweep(engine: Database, now: datetime) -> SweepResult:
     """Run the whole sweep once at ``now``; safe to run in several workers at once."""
     run = _Sweep(engine, now)
     await run.run()

@@ -10,15 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.typing import WorkerCoroutine
-from piccolo.engine.base import Engine
 
 from hierarchy.calendar import TZ
 from server import db
+from server.db import Database
 from server.jobs.notify import notify_agents
 from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
 from server.jobs.report import daily_report
@@ -83,7 +83,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
             log.exception("closing the database engine failed")
 
 
-def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
+def worker_settings(settings: Settings, **overrides: Unpack[WorkerSettings]) -> WorkerSettings:
     """arq settings for ``settings``; ``overrides`` are passed on to the Worker."""
     if not settings.redis_url:
         raise ValueError("the worker needs DAIBAN_REDIS_URL")
@@ -97,11 +97,11 @@ def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
         timezone=TZ,
         job_timeout=600,
     )
-    built.update(overrides)  # type: ignore[typeddict-item]
+    built.update(overrides)
     return built
 
 
-async def open_queue(settings: Settings, engine: Engine, clock: Callable[[], datetime]) -> JobQueue:
+async def open_queue(settings: Settings, engine: Database, clock: Callable[[], datetime]) -> JobQueue:
     """The web tier's queue: arq when Redis is configured, else jobs in this process —
     on the timetable too when ``settings.embedded_jobs``."""
     if settings.redis_url:

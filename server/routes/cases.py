@@ -28,7 +28,7 @@ class CaseController(Controller):
         return Response(cases.to_wire(row, request.user.actor, now), status_code=201 if created else 200)
 
     @get("/", operation_id="listCases", summary="My cases, my unit's queue, or everything in my scope")
-    async def list(
+    async def list_cases(
         self,
         request: Req,
         view: Annotated[Literal["mine", "queue", "scope"], QueryParameter()] = "scope",
