@@ -381,8 +381,9 @@ async def write_decision(
     columns["updated_at"] = utc(now)
     before = {k: _json_ready(row.get(k)) for k in decision.changes if k in row and k != "version"}
     after = {k: _json_ready(v) for k, v in to_columns(decision.changes).items() if k != "version"}
+    # Lock order, the same for every writer: the case row first, the change counter last
+    # (held only until the commit, which keeps change_seq in commit order for pulls).
     async with db.transaction(engine):
-        columns["change_seq"] = await next_value("change")
         updated = (
             await Case.update({getattr(Case, k): v for k, v in columns.items()})
             .where((Case.id == row["id"]) & (Case.version == row["version"]))
@@ -406,6 +407,8 @@ async def write_decision(
                 at=utc(now),
             )
         ).run()
+        seq = await next_value("change")
+        await Case.update({Case.change_seq: seq}).where(Case.id == row["id"]).run()
     return True
 
 

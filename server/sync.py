@@ -184,7 +184,7 @@ async def push(engine: Database, principal: Principal, req: PushRequest, now: da
                 device = await device_of(principal, req.client_id)
                 return await _push_once(engine, principal.actor, device, req, now)
             async with db.transaction(engine):
-                await _hold_writers(engine, now, req.client_id)
+                await _hold_writers(engine, req)
                 device = await device_of(principal, req.client_id)
                 return await _push_once(engine, principal.actor, device, req, now)
         except _Retry:
@@ -192,17 +192,17 @@ async def push(engine: Database, principal: Principal, req: PushRequest, now: da
     raise Conflict("sync.busy", "the cases in this batch are changing fast; push again", retry_after=1)
 
 
-async def _hold_writers(engine: Database, now: datetime, client_id: uuid.UUID) -> None:
-    """Take, in the order every writer takes them, the locks all case writes need: the
-    device (as any push of it does first), then the counters.
+async def _hold_writers(engine: Database, req: PushRequest) -> None:
+    """Lock, in the order every writer takes them, the device and the batch's existing
+    cases, so nothing the batch reads can change before it commits.
 
-    On PostgreSQL nobody else can change a case until this transaction ends; SQLite's
-    write transaction already holds the whole database.
+    SQLite's write transaction already holds the whole database.
     """
     if isinstance(engine, PostgresEngine):
-        await Device.select(Device.client_id).where(Device.client_id == client_id).lock_rows()
-        await next_value(ref_counter(now), 0)
-        await next_value("change", 0)
+        await Device.select(Device.client_id).where(Device.client_id == req.client_id).lock_rows()
+        ids = sorted({op.case_id for op in req.ops})
+        if ids:
+            await Case.select(Case.id).where(Case.id.is_in(ids)).order_by(Case.id).lock_rows()
 
 
 async def _push_once(
@@ -456,13 +456,9 @@ async def _write_pg(
         )  # fmt: skip
         if moved is None:
             raise _Retry()
-        # Counters first, then case rows: the order every writer takes them (online create,
-        # write_decision, the SLA sweep), so no two writers can wait on each other.
-        if work.new:
-            top = await _pg_next_value(conn, ref_counter(work.now), len(work.new))
-            for n, values in enumerate(work.new.values()):
-                values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
-        head = await _pg_next_value(conn, "change", len(touched)) if touched else 0
+        # Case rows first, counters last: the order every writer takes them (write_decision,
+        # the SLA sweep, the online create), so no two writers wait on each other, and the
+        # counters stay locked only for the last few statements before the commit.
         if changed:
             # Lock the cases this batch changes and check none moved since it read them.
             locked = await conn.fetch(
@@ -477,6 +473,11 @@ async def _write_pg(
         await _pg_insert(conn, CaseHolder, [dict(case_id=c, agent_id=a) for c, a in work.holders])
         await _pg_insert(conn, CaseEvent, work.events)
         await _pg_insert(conn, SyncOp, ledger)
+        if work.new:
+            top = await _pg_next_value(conn, ref_counter(work.now), len(work.new))
+            for n, values in enumerate(work.new.values()):
+                values["ref"] = case_ref(work.now, top - len(work.new) + 1 + n)
+        head = await _pg_next_value(conn, "change", len(touched)) if touched else 0
         for n, cid in enumerate(touched):
             seq = head - len(touched) + 1 + n
             if cid in work.new:

@@ -15,10 +15,9 @@ What it does to each open case:
 
 Once per breach: each breach has a key (the due time, or the queue entry) that is
 recorded under ``flags["sla"]`` in the same transaction as the escalation or the
-notification. That transaction first locks the change counter, which every case write
-takes too (on SQLite the write transaction holds the whole database), then re-reads
-the case and decides again; the escalation itself is a conditional update keyed on
-the version. So a second sweep, or a second worker running
+notification. That transaction first locks the case row (on SQLite the write
+transaction holds the whole database), then re-reads the case and decides again; the
+escalation itself is a conditional update keyed on the version. So a second sweep, or a second worker running
 the same sweep at the same moment, finds the breach handled and does nothing.
 
 The scan reads open cases in batches of :data:`BATCH` (keyset paging), and only those
@@ -129,13 +128,12 @@ class _Sweep:
     async def locked_row(self, case_id: uuid.UUID) -> dict[str, Any] | None:
         """Inside a transaction, read the case so that nobody else writes it until commit.
 
-        On PostgreSQL: lock the change counter first — every case write takes it, always
-        before the case row, so the order cannot deadlock — then the case row. SQLite's
-        write transaction already holds the whole database.
+        On PostgreSQL the case row is locked (every writer locks case rows before it takes
+        the change counter, so the order cannot deadlock); SQLite's write transaction
+        already holds the whole database.
         """
         query = Case.select().where(Case.id == case_id).output(load_json=True)
         if self.postgres:
-            await Counter.select(Counter.value).where(Counter.name == "change").lock_rows()
             query = query.lock_rows()
         return await query.first()
 
@@ -173,8 +171,9 @@ class _Sweep:
             try:
                 await self.handle(row["id"])
             except DeadlockDetectedError:
-                # A writer that locks case rows before the change counter met this one;
-                # PostgreSQL rolled one back. Nothing was written; the next run retries.
+                # Every writer locks case rows before the change counter, so this should not
+                # happen; should it, PostgreSQL rolled one side back and nothing was written:
+                # the next run retries the case.
                 log.warning("sla sweep: deadlock on case %s, left for the next run", row["id"])
                 self.result.lost += 1
 
