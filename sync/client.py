@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -26,11 +26,12 @@ from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
 from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
-from sync.replica import ConflictRecord, Replica
+from sync.replica import ConflictRecord, PageKey, Replica
 from sync.transport import SyncError, Transport
 from sync.wire import Case, CaseCreate
 
 PUSH_BATCH = 200
+T = TypeVar("T")
 Progress = Callable[[str, int, int | None], None]
 
 
@@ -113,10 +114,10 @@ class SyncClient:
 
     # --- identity -------------------------------------------------------------------
 
-    async def init(self, server: str, username: str, password: str, device_name: str = "") -> None:
-        """Sign in, register this device and cache what offline work needs."""
+    async def init(self, server: str, username: str, password: str, device_name: str = "") -> dict[str, Any]:
+        """Sign in, register this device and cache what offline work needs; returns the agent."""
         self.transport.base_url = server.rstrip("/")
-        await self.login(username, password)
+        agent = await self.login(username, password)
         client_id = self.replica.get("client_id")
         device = await self.transport.call(
             "POST",
@@ -132,8 +133,10 @@ class SyncClient:
                 items=msgspec.json.encode(items).decode(),
             )
         self.hlc.node = str(device["client_id"])[:8]
+        return agent
 
-    async def login(self, username: str, password: str) -> None:
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        """Sign in (online); returns the agent as the server describes it."""
         token = await self.transport.call(
             "POST", "/api/v1/auth/token", json={"username": username, "password": password}, auth=False
         )
@@ -154,6 +157,7 @@ class SyncClient:
                 server=self.transport.base_url,
             )
         self.online = True
+        return dict(agent)
 
     @property
     def registered(self) -> bool:
@@ -179,6 +183,25 @@ class SyncClient:
     # --- reads ----------------------------------------------------------------------
 
     def cases(self, view: str = "scope", status: list[str] | None = None) -> list[Case]:
+        where, params = self._view_where(view, None)
+        found = self.replica.cases(where, params)
+        return [c for c in found if not status or c.status.value in status]
+
+    def case_page(
+        self,
+        view: str = "scope",
+        status: list[str] | None = None,
+        *,
+        after: PageKey | None = None,
+        limit: int = 500,
+        into: type[T],
+    ) -> tuple[list[T], PageKey | None]:
+        """One page of :meth:`cases` (same view, same order), decoded into ``into``;
+        pass the returned key as ``after`` for the next page (None: that was the last)."""
+        where, params = self._view_where(view, status)
+        return self.replica.cases_page(where, params, after=after, limit=limit, into=into)
+
+    def _view_where(self, view: str, status: list[str] | None) -> tuple[str, tuple[Any, ...]]:
         me = self.actor()
         where: str = "1=1"
         params: tuple[Any, ...] = ()
@@ -186,8 +209,10 @@ class SyncClient:
             where, params = "assignee_id = ?", (me.id,)
         elif view == "queue":
             where, params = "owner_unit = ? AND status = 'queued'", (me.unit_code,)
-        found = self.replica.cases(where, params)
-        return [c for c in found if not status or c.status.value in status]
+        if status:
+            where += f" AND status IN ({', '.join('?' * len(status))})"
+            params += tuple(status)
+        return where, params
 
     def case(self, case_id: str | uuid.UUID) -> Case | None:
         return self.replica.case(str(case_id))

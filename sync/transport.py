@@ -1,13 +1,18 @@
-"""HTTP to the server: problem details become :class:`SyncError`, transient failures retry."""
+"""HTTP to the server: problem details become :class:`SyncError`, transient failures retry.
+
+httpx and tenacity are imported when the first call is made (or :meth:`Transport.prepare`
+is called): a device that starts offline, or a console showing its sign-in screen, does
+not wait for them (httpx alone takes about a tenth of a second to import).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from typing import TYPE_CHECKING, Any
 
 from hierarchy.errors import DaibanError
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Statuses worth trying again: the server or the path to it is having a bad moment.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -45,13 +50,29 @@ class Transport:
         self.attempts = attempts
         self.wait_initial = wait_initial
         self.wait_max = wait_max
-        self.client = client or httpx.AsyncClient(timeout=timeout)
+        self.timeout = timeout
+        self._client = client
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        return self._client
+
+    def prepare(self) -> None:
+        """Import httpx and build the HTTP client now rather than at the first call."""
+        _ = self.client
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def call(self, method: str, path: str, *, auth: bool = True, retry: bool = True, **kwargs: Any) -> Any:
         """One API call; the decoded JSON answer, or a SyncError with the server's code."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts if retry else 1),
             wait=wait_exponential_jitter(multiplier=self.wait_initial, max=self.wait_max),
@@ -64,6 +85,8 @@ class Transport:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, path: str, auth: bool, **kwargs: Any) -> Any:
+        import httpx
+
         headers = dict(kwargs.pop("headers", {}) or {})
         if auth and self.token:
             headers["Authorization"] = f"Bearer {self.token}"
