@@ -14,6 +14,8 @@ from hierarchy.errors import DaibanError
 if TYPE_CHECKING:
     import httpx
 
+#: Seconds an idle connection is kept: less than the server keeps it.
+KEEPALIVE = 2.0
 #: Statuses worth trying again: the server or the path to it is having a bad moment.
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -58,7 +60,9 @@ class Transport:
         if self._client is None:
             import httpx
 
-            self._client = httpx.AsyncClient(timeout=self.timeout)
+            # Idle connections are dropped before the server's own keep-alive (uvicorn: 5 s)
+            # ends them, so a call is never sent down a connection as it is being closed.
+            self._client = httpx.AsyncClient(timeout=self.timeout, limits=httpx.Limits(keepalive_expiry=KEEPALIVE))
         return self._client
 
     def prepare(self) -> None:
