@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -13,7 +14,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from console.actions import offered
-from console.data import AgentOut, DataClient, Item, SyncStatus, Unit
+from console.data import AgentOut, CaseFilter, CaseRow, DataClient, Item, SyncStatus, Unit, View
 from console.messages import NetworkLoaded, StatusChanged
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
@@ -25,10 +26,40 @@ STATUS_EVERY = 5.0
 SYNC_EVERY = 30.0
 
 
+class FirstPage:
+    """The first page of a list, asked for at sign-in, while the screen that shows it is
+    still being built; the screen then reads the rest from ``pages``."""
+
+    def __init__(self, client: DataClient, view: View, filters: CaseFilter) -> None:
+        self.view = view
+        self.filters = filters
+        self.pages = client.case_pages(view, filters)
+        self.first: asyncio.Task[list[CaseRow] | None] = asyncio.ensure_future(self._first())
+        # Not asked for (signed out at once): its failure is not worth a warning.
+        self.first.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    async def _first(self) -> list[CaseRow] | None:
+        try:
+            return await anext(self.pages)
+        except StopAsyncIteration:
+            return None
+
+    async def all_pages(self) -> AsyncIterator[list[CaseRow]]:
+        first = await self.first
+        if first is None:
+            return
+        yield first
+        async for page in self.pages:
+            yield page
+
+
 class DaibanConsole(App[None]):
     """The 帮办代办 console for agents and dispatchers."""
 
-    CSS_PATH = "app.tcss"
+    # The first two screens' CSS is read here, at start: a screen with its own CSS_PATH
+    # makes Textual re-parse every stylesheet and restyle every widget when first shown,
+    # which would sit between the sign-in and the first painted list.
+    CSS_PATH = ["app.tcss", "screens/signin.tcss", "screens/main.tcss"]  # noqa: RUF012
     TITLE = "daiban"
     SUB_TITLE = "1+5+N 帮办代办"
     ENABLE_COMMAND_PALETTE = True
@@ -60,7 +91,16 @@ class DaibanConsole(App[None]):
         self.me: AgentOut | None = None
         self.units: dict[str, Unit] = {}
         self.items: dict[str, Item] = {}
+        #: Agents of the signed-in agent's subtree, by id: names instead of numbers.
+        self.agents: dict[int, AgentOut] = {}
         self.sync_status: SyncStatus | None = None
+        #: Set once the agent's own subtree is loaded after a sign-in: all a list of
+        #: their cases or their unit's queue names.
+        self.units_ready = asyncio.Event()
+        #: Set once the rest is loaded too: the units above, the catalogue, the agents.
+        self.network_ready = asyncio.Event()
+        self._first_page: FirstPage | None = None
+        self._listed = False
         self._syncing = False
         self._session_timers: list[Timer] = []
         #: Bumped after every accepted action, so lists know to reload when shown again.
@@ -74,36 +114,94 @@ class DaibanConsole(App[None]):
         self.push_screen(SignInScreen(username=self.initial_username))
 
     def signed_in(self, agent: AgentOut) -> None:
+        """Load the network and the first page of the start view at once, and build the
+        main screen meanwhile; its rows show when both have arrived."""
+        from console.screens.main import MainScreen
+
         self.me = agent
+        self.units_ready.clear()
+        self.network_ready.clear()
+        self._listed = False
+        # Village agents take cases themselves; everyone else works from the unit's queue.
+        view: View = "mine" if agent.role == "village_agent" else "queue"
+        self._first_page = FirstPage(self.client, view, CaseFilter())
         self.load_network(agent)
+        self.switch_screen(MainScreen(view))
+
+    def take_first_page(self, view: View, filters: CaseFilter) -> FirstPage | None:
+        """The list asked for at sign-in, once, if it is the one wanted now."""
+        head, self._first_page = self._first_page, None
+        if head is not None and (head.view, head.filters) == (view, filters):
+            return head
+        return None
 
     @work(exclusive=True, group="network")
     async def load_network(self, agent: AgentOut) -> None:
+        """The agent's subtree first (the first list waits for it), then, once the first
+        page has been answered, the rest, so the server answers the first list sooner."""
+        client = self.client
         try:
-            own = await self.client.unit(agent.unit_code)
-            units = await self.client.units(agent.unit_code)
-            # Cases escalated above the agent's unit still show the names of their owners.
-            above = [code for code in own.path.strip("/").split("/") if code != agent.unit_code]
-            units += [await self.client.unit(code) for code in above]
-            items = await self.client.items()
+            units = await client.units(agent.unit_code)
         except DaibanError as error:
             self.notify(error.message, title=error.code, severity="error")
-            units, items = [], []
-        self.post_message(NetworkLoaded(units, items))
+            units = []
+        # Straight from the worker (the same thread), not through the app's queue: that is
+        # busy building the main screen now, and the first list waits for these names.
+        self.units.update((u.code, u) for u in units)
+        self.units_ready.set()
+        self.post_message(NetworkLoaded(units, [], [], done=False))
+        if self._first_page is not None:
+            await asyncio.wait([self._first_page.first])
 
-    async def on_network_loaded(self, message: NetworkLoaded) -> None:
-        from console.screens.main import MainScreen
+        async def above() -> list[Unit]:
+            # Cases escalated above the agent's unit still show the names of their owners.
+            own = next((u for u in units if u.code == agent.unit_code), None) or await client.unit(agent.unit_code)
+            codes = [code for code in own.path.strip("/").split("/") if code != agent.unit_code]
+            return list(await asyncio.gather(*(client.unit(code) for code in codes)))
 
-        self.units = {u.code: u for u in message.units}
+        try:
+            more, items, agents = await asyncio.gather(
+                above(), client.items(), client.agents(agent.unit_code, subtree=True)
+            )
+        except DaibanError as error:
+            self.notify(error.message, title=error.code, severity="error")
+            more, items, agents = [], [], []
+        self.post_message(NetworkLoaded(more, items, agents, done=True))
+
+    def on_network_loaded(self, message: NetworkLoaded) -> None:
+        self.units.update((u.code, u) for u in message.units)
+        if not message.done:
+            changed = getattr(self.screen, "network_changed", None)
+            if callable(changed):
+                changed()
+            return
         self.items = {i.code: i for i in message.items}
-        assert self.me is not None
-        # Village agents take cases themselves; everyone else works from the unit's queue.
-        await self.switch_screen(MainScreen("mine" if self.me.role == "village_agent" else "queue"))
+        self.agents = {a.id: a for a in message.agents}
+        self.network_ready.set()
+        changed = getattr(self.screen, "network_changed", None)
+        if callable(changed):
+            changed()
         self.refresh_status()
         self._session_timers = [
             self.set_interval(self.status_every, self.refresh_status),
             self.set_interval(self.sync_every, self.sync_quietly),
         ]
+
+    def listed(self) -> None:
+        """The first list of the session is on screen: now sync (a device brings its
+        replica up to date behind the list, not before it)."""
+        if not self._listed:
+            self._listed = True
+            self.sync_quietly()
+
+    def agent_label(self, agent_id: int | None) -> str:
+        """``me``, the agent's name, or ``#id`` for an agent outside the scope."""
+        if agent_id is None:
+            return "—"
+        if self.me is not None and agent_id == self.me.id:
+            return "me"
+        agent = self.agents.get(agent_id)
+        return agent.name if agent else f"#{agent_id}"
 
     def unit_name(self, code: str | None) -> str:
         if not code:
@@ -165,7 +263,7 @@ class DaibanConsole(App[None]):
             self.notify(error.message, title=error.code, severity="error")
             return
         self.post_message(StatusChanged(status))
-        changed = (before.pending, before.conflicts) != (status.pending, status.conflicts)
+        changed = (before.pending, before.conflicts) != (status.pending, status.conflicts) or status.changed
         if not quiet or changed:
             self.data_version += 1
             reload = getattr(self.screen, "reload", None)
@@ -195,7 +293,10 @@ class DaibanConsole(App[None]):
             self.notify(error.message, title=error.code, severity="warning")
         username = self.me.username if self.me else ""
         self.me = None
-        self.units, self.items = {}, {}
+        self.units, self.items, self.agents = {}, {}, {}
+        self.units_ready.clear()
+        self.network_ready.clear()
+        self._first_page = None
         for timer in self._session_timers:
             timer.stop()
         self._session_timers.clear()

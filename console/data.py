@@ -117,6 +117,8 @@ class Item(msgspec.Struct, kw_only=True, frozen=True):
     code: str
     name: str
     promised_days: int = 0
+    #: ``individual`` or ``enterprise``: whether the applicant is usually a person or a firm.
+    lifecycle: str = ""
 
 
 class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):
@@ -124,6 +126,8 @@ class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):
     pending: int = 0
     conflicts: int = 0
     last_sync: datetime | None = None
+    #: Cases the last sync brought in or took away (a list showing them is stale).
+    changed: int = 0
 
 
 class SyncConflict(msgspec.Struct, kw_only=True, frozen=True):
@@ -257,6 +261,10 @@ class DataClient(Protocol):
     """Everything the console needs from its data source; every method may raise
     :class:`~hierarchy.errors.DaibanError` (a refusal) or :class:`Unreachable`."""
 
+    def prepare(self) -> None:
+        """Load what the first call needs (the network stack) while the agent types."""
+        ...
+
     async def sign_in(self, username: str, password: str) -> AgentOut: ...
 
     async def sign_out(self) -> None: ...
@@ -277,6 +285,14 @@ class DataClient(Protocol):
         """Perform ``action``; returns the case as it now stands (offline: pending)."""
         ...
 
+    async def edit(self, case_id: str, **fields: Any) -> Case:
+        """Edit fields (``materials``, ``title``, ``description``); merged field by field."""
+        ...
+
+    async def create(self, body: dict[str, Any]) -> Case:
+        """Take a new matter (a ``CaseCreate`` body; the id is made here when missing)."""
+        ...
+
     async def is_pending(self, case_id: str) -> bool: ...
 
     async def units(self, within: str) -> list[Unit]: ...
@@ -287,7 +303,9 @@ class DataClient(Protocol):
 
     async def items(self) -> list[Item]: ...
 
-    async def agents(self, unit: str) -> list[AgentLoad]: ...
+    async def agents(self, unit: str, *, subtree: bool = False) -> list[AgentOut]:
+        """Agents of ``unit`` (and the units below with ``subtree``); empty outside the scope."""
+        ...
 
     async def status(self) -> SyncStatus: ...
 

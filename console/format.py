@@ -28,6 +28,14 @@ MODE_LABELS = {
     "home_visit": "上门办",
     "priority": "优先办",
 }
+GROUP_LABELS = {
+    "elderly": "老年 elderly",
+    "disabled": "残疾 disabled",
+    "pregnant": "孕产 pregnant",
+    "low_income": "低收入 low income",
+    "veteran": "退役 veteran",
+    "key_project": "重点项目 key",
+}
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 MATERIAL_LABELS = {"provided": "provided", "missing": "MISSING", "deferred": "容缺 deferred"}
 

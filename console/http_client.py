@@ -2,19 +2,22 @@
 
 Problem details (RFC 9457) become the domain error of their status with the server's
 ``code``; transport failures become :class:`~console.data.Unreachable`.
+
+httpx (its import and its client's TLS set-up, a tenth of a second) is loaded by
+:meth:`HttpDataClient.prepare`, which the console calls while the agent types the
+password, not before the sign-in screen shows.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 import msgspec
 
 from console.data import (
-    AgentLoad,
     AgentOut,
     Case,
     CaseEvent,
@@ -43,9 +46,20 @@ from hierarchy.errors import (
     Unauthorized,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 T = TypeVar("T")
 
 API = "/api/v1"
+#: The first page of a list is small so that it arrives (and shows) soon; the rest
+#: come in pages as large as the server allows.
+FIRST_PAGE = 200
+PAGE = 500
+#: Seconds an idle connection is kept for the next call: less than the server keeps it
+#: (uvicorn closes after 5 s), or a call sent as the server closes the connection fails
+#: (httpx's default is those same 5 s, so an action taken 5 s after the last one could).
+KEEPALIVE = 2.0
 _BY_STATUS: dict[int, type[DaibanError]] = {
     400: InvalidInput,
     401: Unauthorized,
@@ -104,12 +118,18 @@ class HttpDataClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 15.0,
-        page_size: int = 500,
+        first_page: int = FIRST_PAGE,
+        page_size: int = PAGE,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport, timeout=timeout)
+        self._transport = transport
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._first_page = first_page
         self._page_size = page_size
+        #: Agents per (unit, subtree), for this session.
+        self._agents: dict[tuple[str, bool], list[AgentOut]] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
         self._me: AgentOut | None = None
         self._online = False
@@ -117,7 +137,26 @@ class HttpDataClient:
 
     # --- plumbing -----------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Load httpx and build the HTTP client now (it is otherwise built at the first call)."""
+        _ = self._http
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                transport=self._transport,
+                timeout=self._timeout,
+                limits=httpx.Limits(keepalive_expiry=KEEPALIVE),
+            )
+        return self._client
+
     async def _call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> bytes:
+        import httpx
+
         try:
             response = await self._http.request(method, API + path, json=json, params=params)
         except httpx.HTTPError as exc:
@@ -151,6 +190,7 @@ class HttpDataClient:
             finally:
                 del self._http.headers["Authorization"]
                 self._me = None
+                self._agents.clear()
 
     async def me(self) -> AgentOut:
         if self._me is None:
@@ -163,7 +203,7 @@ class HttpDataClient:
         return [row async for page in self.case_pages(view, filters) for row in page]
 
     async def case_pages(self, view: View, filters: CaseFilter) -> AsyncIterator[list[CaseRow]]:
-        params: list[tuple[str, str | int]] = [("view", view), ("limit", self._page_size)]
+        params: list[tuple[str, str | int]] = [("view", view)]
         params += [("status", s) for s in filters.status]
         for name in ("item", "kind", "unit", "q"):
             value = getattr(filters, name)
@@ -171,13 +211,12 @@ class HttpDataClient:
                 params.append((name, value))
         if filters.overdue is not None:
             params.append(("overdue", "true" if filters.overdue else "false"))
-        cursor: str | None = None
-        while True:
-            page = await self._get("/cases", _RowPage, [*params, ("cursor", cursor)] if cursor else params)
+        page = await self._get("/cases", _RowPage, [*params, ("limit", self._first_page)])
+        yield page.cases
+        while page.next_cursor:
+            more = [*params, ("limit", self._page_size), ("cursor", page.next_cursor)]
+            page = await self._get("/cases", _RowPage, more)
             yield page.cases
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
 
     async def case(self, case_id: str) -> Case:
         return await self._get(f"/cases/{case_id}", Case)
@@ -188,6 +227,12 @@ class HttpDataClient:
     async def act(self, case_id: str, action: str, **args: Any) -> Case:
         body = {k: v for k, v in args.items() if v is not None}
         return await self._post(f"/cases/{case_id}/{action}", Case, body)
+
+    async def edit(self, case_id: str, **fields: Any) -> Case:
+        return await self._post(f"/cases/{case_id}/update", Case, fields)
+
+    async def create(self, body: dict[str, Any]) -> Case:
+        return await self._post("/cases", Case, {"id": str(uuid.uuid4()), **body})
 
     async def is_pending(self, case_id: str) -> bool:
         return False
@@ -216,13 +261,15 @@ class HttpDataClient:
     async def items(self) -> list[Item]:
         return await self._get("/items", list[Item])
 
-    async def agents(self, unit: str) -> list[AgentLoad]:
-        """Agents of ``unit``, from the workload view of it (the API lists agents nowhere else)."""
-        try:
-            load = await self._get("/workload", Workload, {"unit": unit})
-        except (Forbidden, NotFound):
-            return []
-        return [a for a in load.agents if a.unit_code in ("", unit)]
+    async def agents(self, unit: str, *, subtree: bool = False) -> list[AgentOut]:
+        key = (unit, subtree)
+        if key not in self._agents:
+            params = {"unit": unit, **({"subtree": "true"} if subtree else {})}
+            try:
+                self._agents[key] = await self._get("/agents", list[AgentOut], params)
+            except (Forbidden, NotFound):
+                self._agents[key] = []
+        return self._agents[key]
 
     # --- sync state: a direct client has nothing queued ---------------------------------
 
@@ -233,6 +280,8 @@ class HttpDataClient:
         return []
 
     async def sync(self) -> SyncStatus:
+        import httpx
+
         try:
             response = await self._http.get("/health")
             self._online = response.status_code == 200
@@ -259,7 +308,8 @@ class HttpDataClient:
         return PlanResult.of(await self._post(f"/workload/plans/{plan_id}/apply", Plan))
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 def _decode(content: bytes, into: type[T]) -> T:

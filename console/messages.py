@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.message import Message
 
 from console.data import (
@@ -38,22 +40,40 @@ class Failed(Message):
 
 
 class NetworkLoaded(Message):
-    def __init__(self, units: list[Unit], items: list[Item]) -> None:
+    """Units (and items and agents) read after sign-in; ``done`` once all of it is in."""
+
+    def __init__(self, units: list[Unit], items: list[Item], agents: list[AgentOut], *, done: bool) -> None:
         super().__init__()
         self.units = units
         self.items = items
+        self.agents = agents
+        self.done = done
 
 
 class CasesLoaded(Message):
-    """A page of a case list; ``first`` replaces what is shown, ``done`` ends the list."""
+    """A page of a case list; ``first`` replaces what is shown, ``done`` ends the list.
 
-    def __init__(self, view: View, filters: CaseFilter, rows: list[CaseRow], *, first: bool, done: bool) -> None:
+    ``shown`` is set once the page is on screen (or was dropped), so the loader sends the
+    next page after the screen has painted this one, not in a burst before any paint.
+    """
+
+    def __init__(
+        self,
+        view: View,
+        filters: CaseFilter,
+        rows: list[CaseRow],
+        *,
+        first: bool,
+        done: bool,
+        shown: asyncio.Event | None = None,
+    ) -> None:
         super().__init__()
         self.view = view
         self.filters = filters
         self.rows = rows
         self.first = first
         self.done = done
+        self.shown = shown
 
 
 class CaseLoaded(Message):

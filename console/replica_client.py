@@ -2,13 +2,18 @@
 
 Lists and cases come from the device's local replica, so the console keeps working with
 no network; actions are checked by the same rules as the server, applied locally and
-queued (pending) until ``sync()`` pushes them. The network, the workload and history are
-read online and the network is cached in the replica for offline starts.
+queued (pending) until ``sync()`` pushes them. The network, the agents, the workload and
+history are read online; the network and the agents are cached in the replica for
+offline starts and offline hand-overs.
+
+Lists are read a page at a time (the first one small), each case's JSON decoded into a
+list row only, so the first rows show long before a big replica has been read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,8 +21,8 @@ from typing import Any
 
 import msgspec
 
+from console.checks import check_new_case
 from console.data import (
-    AgentLoad,
     AgentOut,
     Case,
     CaseEvent,
@@ -41,12 +46,22 @@ from hierarchy.machine import UnitRef
 from hierarchy.roles import Role
 from hierarchy.tree import Level
 from sync.client import SyncClient
+from sync.replica import PageKey
 from sync.transport import SyncError
 
 #: Keys this adapter keeps in the replica's settings table.
 UNITS_KEY = "console_units"
+AGENTS_KEY = "console_agents"
 NAME_KEY = "console_agent_name"
-_ROW_FIELDS = [f for f in CaseRow.__struct_fields__ if f not in ("pending", "conflict")]
+#: Rows read for the first page of a list, then per page after it.
+FIRST_PAGE = 200
+PAGE = 1000
+
+
+class _Row(CaseRow, kw_only=True):
+    """A list row as the replica's case JSON holds it (the rest of the JSON is skipped)."""
+
+    owner_path: str = ""
 
 
 class ReplicaDataClient:
@@ -58,13 +73,21 @@ class ReplicaDataClient:
         self.sc = client
         self.server = (server or client.replica.get("server") or "http://127.0.0.1:8000").rstrip("/")
         self._clock = clock or (lambda: datetime.now(UTC))
-        #: One replica connection: reads in a thread and syncs take turns.
+        #: One replica connection: a sync and a local write take turns (reads need no
+        #: turn: they run on the event loop, between the sync's transactions).
         self._lock = asyncio.Lock()
         self._units: dict[str, Unit] = {}
-        self._agents: dict[str, AgentLoad] = {}
+        #: Agents by username, for the local rules of a hand-over.
+        self._agents: dict[str, AgentOut] = {}
+        #: Agent lists by unit (``code`` or ``code/subtree``), as last read online.
+        self._agent_lists: dict[str, list[AgentOut]] = {}
         cached = client.replica.get(UNITS_KEY)
         if cached:
             self._units = {u.code: u for u in msgspec.json.decode(cached, type=list[Unit])}
+        cached = client.replica.get(AGENTS_KEY)
+        if cached:
+            self._agent_lists = msgspec.json.decode(cached, type=dict[str, list[AgentOut]])
+            self._agents = {a.username: a for agents in self._agent_lists.values() for a in agents}
 
     @classmethod
     def open(cls, path: str | Path, *, server: str | None = None, **options: Any) -> ReplicaDataClient:
@@ -74,24 +97,27 @@ class ReplicaDataClient:
 
     # --- who ----------------------------------------------------------------------------
 
+    def prepare(self) -> None:
+        self.sc.transport.prepare()
+
     async def sign_in(self, username: str, password: str) -> AgentOut:
+        """Check the password online; the sync runs later, once the lists show (``sync()``)."""
         replica = self.sc.replica
         try:
             if self.sc.registered and replica.get("username") == username:
-                await self.sc.login(username, password)
+                agent = await self.sc.login(username, password)
             else:
-                await self.sc.init(self.server, username, password, device_name=f"console {username}")
-            agent = await self.sc.api("GET", "/api/v1/auth/me")
+                agent = await self.sc.init(self.server, username, password, device_name=f"console {username}")
         except SyncError as error:
             # Offline, the device's own agent keeps working from the replica; the server
             # checks the token again at the next sync.
             if error.transient and self.sc.registered and replica.get("username") == username:
                 return await self.me()
             raise
-        with replica.tx() as c:
-            replica.put(c, **{NAME_KEY: agent.get("name", username)})
-        async with self._lock:
-            await self._sync_quietly()
+        name = agent.get("name") or username
+        if replica.get(NAME_KEY) != name:
+            with replica.tx() as c:
+                replica.put(c, **{NAME_KEY: name})
         return await self.me()
 
     async def sign_out(self) -> None:
@@ -112,35 +138,51 @@ class ReplicaDataClient:
     # --- cases, from the replica --------------------------------------------------------
 
     async def cases(self, view: View, filters: CaseFilter) -> list[CaseRow]:
-        async with self._lock:
-            return await asyncio.to_thread(self._rows, view, filters, self._clock())
+        return [row async for page in self.case_pages(view, filters) for row in page]
 
     async def case_pages(self, view: View, filters: CaseFilter) -> AsyncIterator[list[CaseRow]]:
-        yield await self.cases(view, filters)
-
-    def _rows(self, view: View, filters: CaseFilter, now: datetime) -> list[CaseRow]:
-        found = self.sc.cases(view, list(filters.status) or None)
+        """The list in pages read straight from the replica (no lock: a page is read on the
+        event loop between a sync's transactions, which never span an await)."""
         pending = self.sc.pending_cases()
         conflicted = {c.case_id for c in self.sc.conflicts()}
-        prefix = self._units[filters.unit].path if filters.unit and filters.unit in self._units else None
+        status = list(filters.status) or None
+        after: PageKey | None = None
+        seen: set[uuid.UUID] = set()
+        size = FIRST_PAGE
+        while True:
+            page, after = self.sc.case_page(view, status, after=after, limit=size, into=_Row)
+            now = self._clock()
+            rows: list[CaseRow] = []
+            for row in page:
+                if row.id in seen:
+                    continue  # moved down the order since an earlier page (a sync meanwhile)
+                seen.add(row.id)
+                row.overdue = row.status in OPEN and row.due_at is not None and row.due_at < now
+                if self._keep(row, filters):
+                    row.pending = str(row.id) in pending
+                    row.conflict = str(row.id) in conflicted
+                    rows.append(row)
+            yield rows
+            if after is None:
+                return
+            size = PAGE
+            await asyncio.sleep(0)  # let the screen paint between pages
+
+    def _keep(self, row: _Row, filters: CaseFilter) -> bool:
+        if filters.item and row.item_code != filters.item:
+            return False
+        if filters.kind and row.kind != filters.kind:
+            return False
+        if filters.overdue is not None and row.overdue != filters.overdue:
+            return False
+        if (
+            filters.unit
+            and filters.unit in self._units
+            and not row.owner_path.startswith(self._units[filters.unit].path)
+        ):
+            return False
         q = (filters.q or "").lower()
-        rows = []
-        for case in found:
-            overdue = case.status.value in OPEN and case.due_at is not None and case.due_at < now
-            if (
-                (filters.item and case.item_code != filters.item)
-                or (filters.kind and case.kind.value != filters.kind)
-                or (filters.overdue is not None and overdue != filters.overdue)
-                or (prefix and not case.owner_path.startswith(prefix))
-                or (q and q not in case.title.lower() and q not in (case.ref or "").lower())
-            ):
-                continue
-            row = CaseRow(**{f: getattr(case, f) for f in _ROW_FIELDS})
-            row.overdue = overdue
-            row.pending = str(case.id) in pending
-            row.conflict = str(case.id) in conflicted
-            rows.append(row)
-        return rows
+        return not q or q in row.title.lower() or q in (row.ref or "").lower()
 
     async def case(self, case_id: str) -> Case:
         found = self.sc.case(case_id)
@@ -182,6 +224,16 @@ class ReplicaDataClient:
         async with self._lock:
             return self.sc.act(case_id, action, unit=unit, agent=agent, **args)
 
+    async def edit(self, case_id: str, **fields: Any) -> Case:
+        async with self._lock:
+            return self.sc.edit(case_id, **fields)
+
+    async def create(self, body: dict[str, Any]) -> Case:
+        items = {str(i["code"]): i for i in self.sc.items()}
+        checked = check_new_case(body, items)  # the server's checks, before it is queued
+        async with self._lock:
+            return self.sc.create(checked)
+
     async def is_pending(self, case_id: str) -> bool:
         return str(case_id) in self.sc.pending_cases()
 
@@ -194,7 +246,7 @@ class ReplicaDataClient:
     def _actor(self, username: str) -> Actor | None:
         agent = self._agents.get(username)
         unit = self._units.get(agent.unit_code) if agent else None
-        if agent is None or agent.id is None or unit is None:
+        if agent is None or unit is None:
             return None
         return Actor(
             id=agent.id,
@@ -254,17 +306,42 @@ class ReplicaDataClient:
     async def items(self) -> list[Item]:
         return msgspec.convert(self.sc.items(), list[Item])
 
-    async def agents(self, unit: str) -> list[AgentLoad]:
+    async def agents(self, unit: str, *, subtree: bool = False) -> list[AgentOut]:
+        """Online, and kept in the replica: offline, the last list read (so a hand-over to a
+        colleague is checked here and queued)."""
+        key = f"{unit}/subtree" if subtree else unit
+        params = {"unit": unit, **({"subtree": "true"} if subtree else {})}
         try:
-            load = msgspec.convert(await self.sc.api("GET", "/api/v1/workload", params={"unit": unit}), Workload)
+            found = msgspec.convert(await self.sc.api("GET", "/api/v1/agents", params=params), list[AgentOut])
         except SyncError as error:
-            if error.transient or error.status in (403, 404):
-                return []
-            raise
-        # The workload lists the unit's own agents; the rules need to know their unit.
-        found = [msgspec.structs.replace(a, unit_code=unit) for a in load.agents if a.unit_code in ("", unit)]
+            if error.status in (403, 404):
+                found = []
+            elif error.transient:
+                return self._cached_agents(unit, subtree)
+            else:
+                raise
+        self._agent_lists[key] = found
         self._agents.update((a.username, a) for a in found)
+        with self.sc.replica.tx() as c:
+            self.sc.replica.put(c, **{AGENTS_KEY: msgspec.json.encode(self._agent_lists).decode()})
         return found
+
+    def _cached_agents(self, unit: str, subtree: bool) -> list[AgentOut]:
+        """The last list read of ``unit``, or its agents out of a list read of a unit above."""
+        key = f"{unit}/subtree" if subtree else unit
+        if key in self._agent_lists:
+            return self._agent_lists[key]
+        if subtree:
+            path = self._units[unit].path if unit in self._units else None
+            return sorted(
+                (
+                    a
+                    for a in self._agents.values()
+                    if path and a.unit_code in self._units and self._units[a.unit_code].path.startswith(path)
+                ),
+                key=lambda a: a.username,
+            )
+        return sorted((a for a in self._agents.values() if a.unit_code == unit), key=lambda a: a.username)
 
     # --- sync ---------------------------------------------------------------------------
 
@@ -292,15 +369,17 @@ class ReplicaDataClient:
     async def sync(self) -> SyncStatus:
         """Push and pull now; offline is a state to show, not an error."""
         async with self._lock:
-            await self._sync_quietly()
-        return await self.status()
+            changed = await self._sync_quietly()
+        return msgspec.structs.replace(await self.status(), changed=changed)
 
-    async def _sync_quietly(self) -> None:
+    async def _sync_quietly(self) -> int:
         try:
-            await self.sc.sync()
+            report = await self.sc.sync()
         except SyncError as error:
             if not error.transient:
                 raise
+            return 0
+        return report.pulled + report.evicted
 
     # --- dispatcher: online only --------------------------------------------------------
 

@@ -116,6 +116,26 @@ class CaseActions:
         else:
             self.app.refresh_status()
 
+    def saved(self, case: Case | None, what: str) -> None:
+        """A form wrote ``case`` (None: cancelled): say so, reload, sync what is pending."""
+        if case is not None:
+            self.app.data_version += 1
+            self._report_saved(case, what)
+
+    @work(group="saved")
+    async def _report_saved(self, case: Case, what: str) -> None:
+        label = case.ref or f"new case {str(case.id)[:8]}"
+        try:
+            pending = await self.app.client.is_pending(str(case.id))
+        except DaibanError:
+            pending = False
+        if pending:
+            self.notify(f"{label}: {what} here; it syncs when the network is back", severity="warning")
+            self.app.sync_quietly()
+        else:
+            self.notify(f"{label}: {what}")
+        self.after_action(case)
+
     def refused(self, message: Failed) -> bool:
         """Tell the agent the server said no; True when ``message`` was about an action."""
         spec = BY_NAME.get(message.what)

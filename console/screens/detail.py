@@ -3,15 +3,16 @@ materials with 容缺 deferrals, and the whole history."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -37,6 +38,8 @@ from hierarchy.errors import DaibanError
 if TYPE_CHECKING:
     from console.app import DaibanConsole
 
+#: The widest material state label, in terminal cells (容缺 takes two cells a character).
+LABEL_CELLS = max(cell_len(label) for label in MATERIAL_LABELS.values())
 MATERIAL_MARKS = {"provided": "✓", "missing": "✗", "deferred": "◷"}
 MATERIAL_STYLES = {"provided": "green", "missing": "bold red", "deferred": "yellow"}
 
@@ -46,6 +49,7 @@ class DetailScreen(CaseActions, Screen[None]):
     BINDINGS = [  # noqa: RUF012
         Binding("escape", "app.pop_screen", "Back"),
         Binding("f5", "reload", "Reload", show=False),
+        Binding("m", "materials", "Materials"),
         *case_bindings(),
     ]
 
@@ -89,6 +93,7 @@ class DetailScreen(CaseActions, Screen[None]):
         except DaibanError as error:
             self.post_message(Failed("case", error))
             return
+        await self.app.network_ready.wait()  # the names of items, units and agents
         self.post_message(CaseLoaded(case, history, pending))
 
     def on_case_loaded(self, message: CaseLoaded) -> None:
@@ -102,6 +107,20 @@ class DetailScreen(CaseActions, Screen[None]):
 
     def after_action(self, case: Case) -> None:
         self.reload()
+
+    def action_materials(self) -> None:
+        from console.screens.case_forms import MaterialsForm
+
+        if self.case is None:
+            return
+        if not self.case.materials:
+            self.notify("This matter lists no materials.", severity="warning")
+            return
+        self.app.push_screen(MaterialsForm(self.case), lambda case: self.saved(case, "materials saved"))
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Materials", "Mark materials provided, missing or 容缺 deferred (m)", self.action_materials)
+        yield SystemCommand("Reload", "Load the case again (F5)", self.action_reload)
 
     def selected_case(self) -> CaseTarget | None:
         c = self.case
@@ -126,10 +145,7 @@ class DetailScreen(CaseActions, Screen[None]):
         self.query_one("#history", Static).update(history(self.events, self.who, self.app.unit_name))
 
     def who(self, agent_id: int | None) -> str:
-        if agent_id is None:
-            return "—"
-        me = self.app.me
-        return "me" if me is not None and me.id == agent_id else f"#{agent_id}"
+        return self.app.agent_label(agent_id)
 
 
 def _grid() -> Table:
@@ -206,16 +222,20 @@ def materials(case: Case, now: datetime) -> RenderableType:
                 detail.append(f" · 告知承诺: {m['commitment']}")
         table.add_row(
             Text(MATERIAL_MARKS.get(state, "?"), style=MATERIAL_STYLES.get(state, "")),
-            Text(f"{MATERIAL_LABELS.get(state, state):<13} {m.get('name', m.get('code', ''))}"),
+            Text(f"{_pad(MATERIAL_LABELS.get(state, state), LABEL_CELLS)} {m.get('name', m.get('code', ''))}"),
             detail,
         )
     return Group(title, table)
 
 
+def _pad(text: str, cells: int) -> str:
+    return text + " " * max(cells - cell_len(text), 0)
+
+
 def history(
     events: list[CaseEvent], who: Callable[[int | None], str], unit_name: Callable[[str | None], str]
 ) -> RenderableType:
-    title = Text(f"History ({len(events)} events)", style="bold underline")
+    title = Text(f"History ({len(events)} event{'' if len(events) == 1 else 's'})", style="bold underline")
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True, style="dim")
     table.add_column(no_wrap=True, style="bold")

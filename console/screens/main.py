@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import AsyncIterator, Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -32,13 +34,16 @@ SEARCH_DELAY = 0.3
 
 
 class MainScreen(CaseActions, Screen[None]):
-    CSS_PATH = "main.tcss"
+    # The list has the keys from the start (focusing it later would rebuild the footer).
+    AUTO_FOCUS = "#cases"
+    # main.tcss is read with the app's CSS (DaibanConsole.CSS_PATH).
     BINDINGS = [  # noqa: RUF012
         Binding("1", "view('mine')", "Mine", show=False),
         Binding("2", "view('queue')", "Queue", show=False),
         Binding("3", "view('scope')", "Scope", show=False),
         Binding("slash", "search", "Search", show=False),
         Binding("f", "filters", "Filters"),
+        Binding("n", "new_case", "New case"),
         Binding("f5", "reload", "Reload", show=False),
         *case_bindings(),
     ]
@@ -69,19 +74,37 @@ class MainScreen(CaseActions, Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        me = self.app.me
-        assert me is not None
-        self.query_one("#whoami", Static).update(
-            f" {me.username} · {me.name} · {me.role} @ {self.app.unit_name(me.unit_code)} {me.unit_code}"
-            + (f" · {self.app.server_label}" if self.app.server_label else "")
-        )
-        tree = self.query_one(ScopeTree)
-        tree.build(me.unit_code, self.app.units)
-        tree.display = self.view == "scope"
+        self._show_whoami()
+        # The unit tree is built when the scope view is first shown, not before.
+        self.query_one(ScopeTree).display = False
         self.query_one(StatusBar).show_status(self.app.sync_status)
         self._show_filters()
-        self.query_one(CaseTable).focus()
+        if self.view == "scope":
+            self._show_tree()
         self.reload()
+
+    def _show_whoami(self) -> None:
+        me = self.app.me
+        assert me is not None
+        text = f" {me.username} · {me.name} · {me.role} @ {self.app.unit_name(me.unit_code)} {me.unit_code}"
+        if self.app.server_label:
+            text += f" · {self.app.server_label}"
+        self.query_one("#whoami", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def _show_tree(self) -> None:
+        tree = self.query_one(ScopeTree)
+        me = self.app.me
+        if not tree.built and me is not None and self.app.units_ready.is_set():
+            tree.build(me.unit_code, self.app.units)
+            if self.loaded:
+                tree.show_counts(subtree_counts(self.all_rows, self.app.units))
+        tree.display = True
+
+    def network_changed(self) -> None:
+        """The app has loaded the network: unit names, the unit tree."""
+        self._show_whoami()
+        if self.view == "scope":
+            self._show_tree()
 
     def on_screen_resume(self) -> None:
         self.query_one(StatusBar).show_status(self.app.sync_status)
@@ -97,31 +120,61 @@ class MainScreen(CaseActions, Screen[None]):
 
     @work(exclusive=True, group="cases")
     async def load_cases(self, view: View, filters: CaseFilter) -> None:
+        pages = self._pages(view, filters)
+        ahead = asyncio.ensure_future(anext(pages, None))
         first = True
         try:
-            async for page in self.app.client.case_pages(view, filters):
-                self.post_message(CasesLoaded(view, filters, page, first=first, done=False))
+            while (page := await ahead) is not None:
+                if first:
+                    # Rows name their units and agents: wait for the names (loading
+                    # alongside since sign-in) before the first page is shown. Lists of
+                    # my cases and my queue only hold my unit's cases, mine or unclaimed.
+                    ready = self.app.units_ready if view in ("mine", "queue") else self.app.network_ready
+                    await ready.wait()
+                else:
+                    # Later pages: the next one is read while this one is put on screen
+                    # (not before the first shows: it would compete with it).
+                    ahead = asyncio.ensure_future(anext(pages, None))
+                shown = asyncio.Event()
+                self.post_message(CasesLoaded(view, filters, page, first=first, done=False, shown=shown))
+                await shown.wait()
+                if first:
+                    ahead = asyncio.ensure_future(anext(pages, None))
                 first = False
         except DaibanError as error:
             self.post_message(Failed("cases", error))
             return
+        finally:
+            ahead.cancel()
         self.post_message(CasesLoaded(view, filters, [], first=first, done=True))
 
+    def _pages(self, view: View, filters: CaseFilter) -> AsyncIterator[list[CaseRow]]:
+        head = self.app.take_first_page(view, filters)
+        return head.all_pages() if head is not None else self.app.client.case_pages(view, filters)
+
     def on_cases_loaded(self, message: CasesLoaded) -> None:
+        if message.shown is not None:
+            self.call_after_refresh(message.shown.set)
         if message.view != self.view or message.filters != self.filters:
             return  # an answer to a question no longer asked
         if message.first:
             self.all_rows = list(message.rows)
             self.show_rows()
+            self.app.listed()
         else:
             self.all_rows.extend(message.rows)
-            me = self.app.me.id if self.app.me else None
             table = self.query_one(CaseTable)
-            table.append(self._visible(message.rows), now=self.app.clock(), me=me, unit_name=self.app.unit_name)
+            table.append(
+                self._visible(message.rows),
+                now=self.app.clock(),
+                who=self.app.agent_label,
+                unit_name=self.app.unit_name,
+            )
         if message.done:
             self.loaded = True
-            if self.view == "scope":
-                self.query_one(ScopeTree).show_counts(subtree_counts(self.all_rows, self.app.units))
+            tree = self.query_one(ScopeTree)
+            if self.view == "scope" and tree.built:
+                tree.show_counts(subtree_counts(self.all_rows, self.app.units))
         self._show_info(done=message.done)
 
     def _visible(self, rows: list[CaseRow]) -> list[CaseRow]:
@@ -135,9 +188,9 @@ class MainScreen(CaseActions, Screen[None]):
     def show_rows(self) -> None:
         table = self.query_one(CaseTable)
         current = table.current()
-        me = self.app.me.id if self.app.me else None
         keep = current.id if current else None
-        table.show(self._visible(self.all_rows), now=self.app.clock(), me=me, unit_name=self.app.unit_name, keep=keep)
+        rows = self._visible(self.all_rows)
+        table.show(rows, now=self.app.clock(), who=self.app.agent_label, unit_name=self.app.unit_name, keep=keep)
         self._show_info(done=self.loaded)
 
     def _show_info(self, *, done: bool) -> None:
@@ -145,7 +198,7 @@ class MainScreen(CaseActions, Screen[None]):
         where = f" in {self.app.unit_name(self.tree_unit)}" if self.view == "scope" and self.tree_unit else ""
         overdue = sum(1 for r in rows if r.overdue)
         pending = sum(1 for r in rows if r.pending)
-        info = f"{len(rows):,} cases{where} · {overdue} overdue"
+        info = f"{len(rows):,} case{'' if len(rows) == 1 else 's'}{where} · {overdue} overdue"
         if pending:
             info += f" · {pending} ↑pending"
         self.query_one(StatusBar).show_info(info if done else info + " · loading more …")
@@ -170,7 +223,10 @@ class MainScreen(CaseActions, Screen[None]):
         if view not in VIEWS or view == self.view:
             return
         self.view = view
-        self.query_one(ScopeTree).display = view == "scope"
+        if view == "scope":
+            self._show_tree()
+        else:
+            self.query_one(ScopeTree).display = False
         self.query_one(CaseTable).clear()
         self.reload()
 
@@ -211,6 +267,16 @@ class MainScreen(CaseActions, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
+    def action_new_case(self) -> None:
+        from console.screens.case_forms import NewCaseForm
+
+        def created(case: Case | None) -> None:
+            self.saved(case, "created")
+            if case is not None:
+                self.app.open_case(str(case.id))
+
+        self.app.push_screen(NewCaseForm(), created)
+
     @on(Tree.NodeHighlighted, "#tree")
     def unit_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         code = event.node.data
@@ -230,6 +296,7 @@ class MainScreen(CaseActions, Screen[None]):
         yield SystemCommand("Search", "Search titles and references (/)", self.action_search)
         yield SystemCommand("Filters", "Filter by status, item, kind, overdue (f)", self.action_filters)
         yield SystemCommand("Reload", "Load the list again (F5)", self.action_reload)
+        yield SystemCommand("New case", "Take a new matter: item, applicant, groups (n)", self.action_new_case)
         if self.selected_case() is not None:
             yield SystemCommand("Open case", "Details, materials and history (Enter)", self.open_row)
 

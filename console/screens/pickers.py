@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 
-from console.data import AgentLoad
+from console.data import AgentOut
 from console.widgets.scope_tree import ScopeTree
 from hierarchy.errors import DaibanError
 
@@ -63,16 +63,21 @@ class UnitPicker(ModalScreen[str | None]):
 
 
 class AgentsLoaded(Message):
-    def __init__(self, agents: list[AgentLoad]) -> None:
+    def __init__(self, agents: list[AgentOut], open_cases: dict[str, int]) -> None:
         super().__init__()
         self.agents = agents
+        #: Open cases per username, when the workload could be read (online, allowed).
+        self.open_cases = open_cases
 
 
 class HandoverPicker(ModalScreen[dict[str, Any] | None]):
     """Another agent of the owner unit (from the list or by username), or another unit."""
 
     CSS_PATH = "pickers.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+    BINDINGS = [  # noqa: RUF012
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "to_list", "Agent list", show=False),
+    ]
 
     if TYPE_CHECKING:
         app: DaibanConsole
@@ -86,12 +91,13 @@ class HandoverPicker(ModalScreen[dict[str, Any] | None]):
         with Vertical(classes="picker"):
             yield Static(f"Hand over {self.case_label}", classes="dialog-title")
             yield Static(
-                f"to an agent of {self.app.unit_name(self.owner_unit)} (pick or type a username), or to another unit",
+                f"to an agent of {self.app.unit_name(self.owner_unit)}: ↓ to the list and Enter picks, "
+                "or type a username and Enter; or to another unit (Tab to its button)",
                 classes="dialog-help",
             )
             yield OptionList(id="agents")
             yield Label("Username")
-            yield Input(placeholder="e.g. a640502100-2", id="username", compact=True)
+            yield Input(placeholder="or type a username, e.g. a640502100-2", id="username", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("To this agent", variant="primary", id="agent", compact=True)
                 yield Button("Another unit…", id="unit", compact=True)
@@ -101,24 +107,45 @@ class HandoverPicker(ModalScreen[dict[str, Any] | None]):
         self.query_one("#username", Input).focus()
         self.load_agents()
 
+    def action_to_list(self) -> None:
+        options = self.query_one("#agents", OptionList)
+        if options.option_count and not options.get_option_at_index(0).disabled:
+            options.focus()
+            if options.highlighted is None:
+                options.highlighted = 0
+
     @work(exclusive=True)
     async def load_agents(self) -> None:
+        client = self.app.client
         try:
-            agents = await self.app.client.agents(self.owner_unit)
+            agents = await client.agents(self.owner_unit)
         except DaibanError:
             agents = []
-        self.post_message(AgentsLoaded(agents))
+        self.post_message(AgentsLoaded(agents, {}))
+        if not agents:
+            return
+        try:
+            load = await client.workload(self.owner_unit)
+        except DaibanError:
+            return  # the load is a hint; the list works without it (offline, or not allowed)
+        self.post_message(AgentsLoaded(agents, {a.username: a.open for a in load.agents}))
 
     def on_agents_loaded(self, message: AgentsLoaded) -> None:
         options = self.query_one("#agents", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
         me = self.app.me.username if self.app.me else None
         for agent in message.agents:
-            if agent.username == me:
+            if agent.username == me or not agent.active:
                 continue
-            load = f"{agent.open} open, {agent.overdue} overdue / {agent.capacity}"
-            options.add_option(Option(f"{agent.username}  {agent.name}  ({load})", id=agent.username))
+            load = message.open_cases.get(agent.username)
+            extra = f"  ({load} open)" if load is not None else ""
+            options.add_option(Option(f"{agent.name}  {agent.username}{extra}", id=agent.username))
         if not options.option_count:
-            options.add_option(Option("(no agent list here: type a username)", disabled=True))
+            options.add_option(Option("(no colleague listed here: type a username)", disabled=True))
+            self.query_one("#username", Input).focus()
+        elif highlighted is not None:
+            options.highlighted = min(highlighted, options.option_count - 1)
 
     @on(OptionList.OptionSelected, "#agents")
     def agent_picked(self, event: OptionList.OptionSelected) -> None:

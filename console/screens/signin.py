@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -17,6 +18,8 @@ from hierarchy.errors import DaibanError
 if TYPE_CHECKING:
     from console.app import DaibanConsole
 
+#: Seconds after the sign-in screen shows to load what comes after it.
+PRELOAD_AFTER = 0.05
 HINT = (
     "Your username is on your agent card (demo: a<unit code>, e.g. a640502100 for 滨河镇; "
     "dispatcher; lead<county code>). F1 explains the console step by step."
@@ -24,7 +27,7 @@ HINT = (
 
 
 class SignInScreen(Screen[None]):
-    CSS_PATH = "signin.tcss"
+    # signin.tcss is read with the app's CSS (DaibanConsole.CSS_PATH).
     BINDINGS = [Binding("ctrl+q", "app.quit", "Quit")]  # noqa: RUF012
 
     if TYPE_CHECKING:
@@ -40,9 +43,9 @@ class SignInScreen(Screen[None]):
             if self.app.server_label:
                 yield Static(f"server {self.app.server_label}", classes="muted")
             yield Label("Username")
-            yield Input(value=self.username, placeholder="a640502100", id="username", compact=True)
+            yield Input(value=self.username, placeholder="e.g. a640502100", id="username", compact=True)
             yield Label("Password")
-            yield Input(password=True, placeholder="password", id="password", compact=True)
+            yield Input(password=True, placeholder="your password", id="password", compact=True)
             yield Static("", id="signin-error")
             with Horizontal(id="signin-buttons"):
                 yield Button("Sign in", variant="primary", id="go", compact=True)
@@ -51,6 +54,14 @@ class SignInScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#password" if self.username else "#username", Input).focus()
+        # Once this screen shows, while the agent types: load the network stack and the
+        # code of the screen that follows, so the time after Enter goes to the server and
+        # the first rows only.
+        self.set_timer(PRELOAD_AFTER, self._preload)
+
+    def _preload(self) -> None:
+        self.app.client.prepare()
+        importlib.import_module("console.screens.main")
 
     @on(Input.Submitted, "#username")
     def next_field(self) -> None:

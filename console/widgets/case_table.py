@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -15,13 +16,14 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from console.data import CaseRow
 from console.format import SLA_STYLES, sla_state, status_label
 
+WHO_WIDTH = 8
 #: (label, key, width); fixed widths keep 10,000 rows from being measured cell by cell.
 COLUMNS = (
     ("Ref", "ref", 15),
     ("SLA", "sla", 11),
     ("Status", "status", 11),
     ("Unit", "unit", 10),
-    ("Who", "who", 4),
+    ("Who", "who", WHO_WIDTH),
     ("Title", "title", 40),
 )
 MIN_TITLE = 12
@@ -75,7 +77,7 @@ class CaseTable(DataTable[str | Text]):
         rows: list[CaseRow],
         *,
         now: datetime,
-        me: int | None,
+        who: Callable[[int | None], str],
         unit_name: Callable[[str], str],
         keep: object = None,
     ) -> None:
@@ -83,13 +85,15 @@ class CaseTable(DataTable[str | Text]):
         self.clear()
         self.rows_shown = []
         self._keep = keep
-        self.append(rows, now=now, me=me, unit_name=unit_name)
+        self.append(rows, now=now, who=who, unit_name=unit_name)
 
-    def append(self, rows: list[CaseRow], *, now: datetime, me: int | None, unit_name: Callable[[str], str]) -> None:
+    def append(
+        self, rows: list[CaseRow], *, now: datetime, who: Callable[[int | None], str], unit_name: Callable[[str], str]
+    ) -> None:
         """Add rows at the end (the next page of a long list), in one ``add_rows`` call."""
         start = len(self.rows_shown)
         self.rows_shown.extend(rows)
-        self.add_rows(_cells(rows, now, me, unit_name))
+        self.add_rows(_cells(rows, now, who, unit_name))
         if self._keep is not None:
             for index, row in enumerate(rows, start):
                 if row.id == self._keep:
@@ -104,9 +108,10 @@ class CaseTable(DataTable[str | Text]):
 
 
 def _cells(
-    rows: Iterable[CaseRow], now: datetime, me: int | None, unit_name: Callable[[str], str]
+    rows: Iterable[CaseRow], now: datetime, who: Callable[[int | None], str], unit_name: Callable[[str], str]
 ) -> Iterable[tuple[str | Text, ...]]:
     names: dict[str, str] = {}
+    agents: dict[int | None, str] = {}
     styles: Mapping[str, str] = SLA_STYLES
     for row in rows:
         ref = row.ref or f"new {str(row.id)[:8]}"
@@ -120,13 +125,28 @@ def _cells(
         unit = names.get(row.owner_unit)
         if unit is None:
             unit = names[row.owner_unit] = unit_name(row.owner_unit)
-        if row.assignee_id is None:
-            who = "—"
-        elif row.assignee_id == me:
-            who = "me"
-        else:
-            who = f"#{row.assignee_id}"
+        agent = agents.get(row.assignee_id)
+        if agent is None:
+            agent = agents[row.assignee_id] = fit(who(row.assignee_id), WHO_WIDTH)
         status = status_label(row.status)
         if row.pending:
             status += "*"
-        yield ref_cell, Text(text, style=styles[level]), status, unit, who, row.title
+        yield ref_cell, Text(text, style=styles[level]), status, unit, agent, row.title
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, keeping both ends (``滨…员二``): names that share a
+    beginning stay apart."""
+    if cell_len(text) <= width:
+        return text
+    tail = ""
+    for char in reversed(text):
+        if cell_len(char + tail) > (width - 1) // 2 + (width - 1) % 2:
+            break
+        tail = char + tail
+    head = ""
+    for char in text:
+        if cell_len(head + char) + 1 + cell_len(tail) > width:
+            break
+        head += char
+    return f"{head}…{tail}"

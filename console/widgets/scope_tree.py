@@ -38,6 +38,7 @@ class ScopeTree(Tree[str]):
         self.guide_depth = 2
         self._unit_nodes: dict[str, TreeNode[str]] = {}
         self._unit_names: dict[str, str] = {}
+        self.built = False
 
     def build(self, root: str, units: Mapping[str, Unit]) -> None:
         """(Re)build the tree of ``root``'s subtree from ``units`` (code → unit)."""
@@ -64,6 +65,7 @@ class ScopeTree(Tree[str]):
 
         add(self.root, root)
         self.root.expand()
+        self.built = True
 
     def node_of(self, code: str) -> TreeNode[str] | None:
         return self._unit_nodes.get(code)

@@ -110,6 +110,24 @@ async def test_hand_over_to_another_agent(console: DaibanConsole, api: Api) -> N
     assert (last["action"], last["reason"]) == ("handover", "交给熟悉出生登记的同事")
 
 
+async def test_agents_show_by_name(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    api.act(TOWN_AGENT_2, case["id"], "claim")
+    async with console.run_test(notifications=True, size=(100, 30)) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await pilot.press("3")  # the scope: a colleague's case
+        table = console.screen.query_one(CaseTable)
+        await wait_for(pilot, lambda: any(str(r.id) == case["id"] for r in table.rows_shown))
+        row = next(i for i, r in enumerate(table.rows_shown) if str(r.id) == case["id"])
+        assert table.get_row_at(row)[4] == "滨…员二"  # 滨河镇代办员二, both ends kept in 8 cells
+        table.move_cursor(row=row)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(console.screen, DetailScreen) and console.screen.case is not None)
+        await pilot.pause()
+        text = screen_text(console)
+        assert "assignee 滨河镇代办员二" in text and "#" + str(api.agent_id(TOWN_AGENT_2)) not in text
+
+
 async def test_resolve_then_confirm_with_a_rating(console: DaibanConsole, api: Api) -> None:
     case = api.queued_at_town()
     api.act(TOWN_AGENT, case["id"], "claim")
@@ -190,7 +208,10 @@ async def test_help_explains_sign_in_and_claiming(console: DaibanConsole) -> Non
         await wait_for(pilot, lambda: screen_name(console) == "HelpScreen")
         from console.screens.help import help_text
 
-        assert "Signing in" in help_text() and "Claiming a case" in help_text()
+        text = help_text()
+        # Enough to sign in as a demo agent and claim, with nothing else to go on.
+        assert "Signing in" in text and "Claiming a case" in text
+        assert "`a640502100`" in text and "password `demo`" in text and "press **c** to claim" in text
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen_name(console) == "SignInScreen")
 

@@ -147,3 +147,47 @@ async def test_sign_out_returns_to_the_sign_in_screen(device: ReplicaDataClient,
         titles["Sign out"].callback()
         await wait_for(pilot, lambda: screen_name(app) == "SignInScreen")
         assert app.me is None
+
+
+async def test_hand_over_offline_to_a_colleague_known_from_the_last_sign_in(
+    server: str, api: Api, tmp_path: Path
+) -> None:
+    town_agent, colleague = f"a{TOWN}", f"a{TOWN}-2"
+    case = api.queued_at_town()
+    api.act(town_agent, case["id"], "claim")
+    path = tmp_path / "town.sqlite"
+    device = ReplicaDataClient.open(path, server=server, attempts=1, timeout=3)
+    app = DaibanConsole(device, status_every=60, sync_every=60)
+    async with app.run_test() as pilot:
+        await sign_in(pilot, town_agent)  # online: the unit's agents are kept on the device
+        await pilot.press("1")
+        await select(pilot, case["id"])
+    await device.close()
+
+    # The next morning, no network: the device starts from its replica alone.
+    device = ReplicaDataClient.open(path, server=f"http://127.0.0.1:{free_port()}", attempts=1, timeout=3)
+    device.sc.transport.base_url = device.server
+    app = DaibanConsole(device, status_every=0.2, sync_every=60)
+    async with app.run_test(notifications=True) as pilot:
+        await sign_in(pilot, town_agent)
+        await pilot.press("1")
+        await select(pilot, case["id"])
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HandoverPicker))
+        agents = app.screen.query_one("#agents", OptionList)
+        await wait_for(pilot, lambda: agents.option_count > 0 and agents.get_option_at_index(0).id == colleague)
+        assert "滨河镇代办员二" in str(agents.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")  # to the list, pick the colleague
+        await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
+        await pilot.press(*"下午请同事接手", "enter")
+        # Checked here by the same rules as the server, and queued.
+        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        assert device.sc.case(case["id"]).assignee_id == api.agent_id(colleague)  # type: ignore[union-attr]
+        assert api.case(town_agent, case["id"])["assignee_id"] == api.agent_id(town_agent)
+
+        device.sc.transport.base_url = server
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: device.sc.status().pending == 0)
+    await device.close()
+    assert api.case(colleague, case["id"])["assignee_id"] == api.agent_id(colleague)
+    assert api.history(colleague, case["id"])[-1]["reason"] == "下午请同事接手"
