@@ -20,13 +20,14 @@ run: $(STAMP)
 	@echo "API on http://127.0.0.1:8000 — try /api/v1/units/640500/children and /schema"
 	$(BIN)/daiban serve --no-migrate
 
-## make test: lint, import contracts, then the whole suite on SQLite and PostgreSQL
+## make test: lint, import contracts, types (mypy --strict), then the whole suite on SQLite and PostgreSQL
 test: $(STAMP) check
 	$(BIN)/pytest -q
 
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy hierarchy sync server seeds cli console
 
 ## make bench: every benchmark (PostgreSQL for all but the console); each prints its ratio
 bench: $(STAMP)
