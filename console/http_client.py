@@ -45,6 +45,7 @@ from hierarchy.errors import (
     TooLarge,
     Unauthorized,
 )
+from sync.transport import problem_parts
 
 if TYPE_CHECKING:
     import httpx
@@ -70,7 +71,6 @@ _BY_STATUS: dict[int, type[DaibanError]] = {
     422: InvalidInput,
     429: RateLimited,
 }
-_PROBLEM_KEYS = {"type", "title", "status", "detail", "code", "instance"}
 
 
 class _Token(msgspec.Struct, kw_only=True):
@@ -96,15 +96,7 @@ class _UnitPage(msgspec.Struct, kw_only=True):
 
 def problem_error(response: httpx.Response) -> DaibanError:
     """The domain error a problem-details response stands for."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    code = str(body.get("code") or f"http.{response.status_code}")
-    message = str(body.get("detail") or body.get("title") or response.reason_phrase)
-    data = {k: v for k, v in body.items() if k not in _PROBLEM_KEYS}
+    code, message, data = problem_parts(response)
     cls = _BY_STATUS.get(response.status_code, DaibanError)
     return cls(code, message, **data)
 

@@ -110,7 +110,8 @@ class Transport:
             raise SyncError("network.bad_answer", "the answer was cut off or garbled", transient=True) from exc
 
 
-def _problem(response: httpx.Response) -> SyncError:
+def problem_parts(response: httpx.Response) -> tuple[str, str, dict[str, Any]]:
+    """The stable code, the message and the extra members of a problem-details answer."""
     try:
         body = response.json()
     except ValueError:
@@ -118,8 +119,13 @@ def _problem(response: httpx.Response) -> SyncError:
     if not isinstance(body, dict):
         body = {}
     code = str(body.get("code") or f"http.{response.status_code}")
-    detail = str(body.get("detail") or response.reason_phrase)
+    message = str(body.get("detail") or body.get("title") or response.reason_phrase)
     extra = {k: v for k, v in body.items() if k not in ("type", "title", "status", "detail", "code", "instance")}
+    return code, message, extra
+
+
+def _problem(response: httpx.Response) -> SyncError:
+    code, detail, extra = problem_parts(response)
     return SyncError(
         code, detail, status=response.status_code, transient=response.status_code in TRANSIENT_STATUS, **extra
     )
