@@ -88,19 +88,26 @@ async def test_fifty_concurrent_claims_one_winner(http: httpx.AsyncClient, live:
     r = await http.post(f"/api/v1/cases/{cid}/escalate", json={"reason": "需要镇里办理"}, headers=villager)
     assert r.status_code == 200 and r.json()["status"] == "queued" and r.json()["owner_unit"] == TOWN
 
-    gate = asyncio.Event()
+    # Fifty clients, each holding its own open connection before the gate opens: the
+    # claims then arrive side by side on fifty connections, not one after another.
+    clients = [httpx.AsyncClient(base_url=live.url, timeout=60, limits=httpx.Limits(max_connections=1))
+               for _ in range(RACERS)]  # fmt: skip
+    try:
+        await asyncio.gather(*(c.get("/health") for c in clients))
+        assert len(live.server.server_state.connections) >= RACERS
+        gate = asyncio.Event()
 
-    async def claim(n: int) -> httpx.Response:
-        await gate.wait()
-        return await http.post(f"/api/v1/cases/{cid}/claim", headers=claimers[n % 2])
+        async def claim(n: int) -> httpx.Response:
+            await gate.wait()
+            return await clients[n].post(f"/api/v1/cases/{cid}/claim", headers=claimers[n % 2])
 
-    racers = [asyncio.create_task(claim(n)) for n in range(RACERS)]
-    await asyncio.sleep(0)  # every racer is parked at the gate
-    gate.set()
-    answers = await asyncio.gather(*racers)
+        racers = [asyncio.create_task(claim(n)) for n in range(RACERS)]
+        await asyncio.sleep(0)  # every racer is parked at the gate
+        gate.set()
+        answers = await asyncio.gather(*racers)
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
 
-    # The claims really came in side by side, each on its own connection.
-    assert len(live.server.server_state.connections) >= RACERS
     counts = collections.Counter(r.status_code for r in answers)
     assert counts == {200: 1, 409: RACERS - 1}, [(r.status_code, r.text) for r in answers if r.status_code != 409]
     losers = [r for r in answers if r.status_code == 409]
