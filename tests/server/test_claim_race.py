@@ -8,56 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from factories import case_payload
+from live import LiveServer
 
-from server.app import create_app
 from server.settings import Settings
 
 VILLAGE = "640502100002"
 TOWN = "640502100"
 CLAIMERS = (f"a{TOWN}", f"a{TOWN}-2")
 RACERS = 50
-
-
-class LiveServer:
-    """``uvicorn.Server`` on 127.0.0.1 in a background thread, stopped on exit."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))  # a free port, held open so nothing else takes it
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", backlog=256)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                self.__exit__()
-                raise RuntimeError("the live server did not answer /health")
-            time.sleep(0.05)
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        self.sock.close()
-        assert not self.thread.is_alive(), "the live server did not stop"
 
 
 @pytest.fixture

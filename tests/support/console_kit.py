@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import io
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from factories import case_payload, resident_id
-from live import free_port
+from live import live_server
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
-
-from server.app import create_app
-from server.settings import Settings
 
 #: Thursday 26 November 2026, 10:00 in Zhongwei: a working day.
 FIXED_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -30,33 +23,8 @@ TOWN = "640502100"
 COUNTY = "640502"
 
 
-@contextmanager
-def serve(settings: Settings, clock: Callable[[], datetime] | None = None) -> Iterator[str]:
-    """``create_app(settings, clock)`` on loopback in a thread; yields the base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, clock=clock),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            server.should_exit = True
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+#: The API on loopback for console tests (the same helper the sync tests use).
+serve = live_server
 
 
 class Api:

@@ -22,30 +22,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class LiveServer:
+    """``create_app(settings, clock)`` served by uvicorn on 127.0.0.1 until the block ends.
+
+    ``server`` is the ``uvicorn.Server`` (its ``server_state`` shows the open connections).
+    """
+
+    def __init__(
+        self, settings: Settings, port: int | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings, clock=clock),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            backlog=256,
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.thread.is_alive():
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("the test server did not start")
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 @contextmanager
 def live_server(
     settings: Settings, port: int | None = None, clock: Callable[[], datetime] | None = None
 ) -> Iterator[str]:
-    """Serve ``create_app(settings, clock)`` on 127.0.0.1 until the block ends; yields the base URL."""
-    port = port or free_port()
-    config = uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    else:
-        server.should_exit = True
-        raise RuntimeError("the test server did not start")
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """Serve the app on loopback until the block ends; yields the base URL."""
+    with LiveServer(settings, port, clock) as live:
+        yield live.url
