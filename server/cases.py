@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -94,10 +95,10 @@ def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = utc(value)
         elif name in ("sla_events", "materials", "holders", "extension", "review"):
             out[name] = _json_ready(value)
-        elif hasattr(value, "value") and not isinstance(value, (int, str)):
+        elif isinstance(value, enum.Enum):
             out[name] = value.value
         else:
-            out[name] = value.value if isinstance(value, Status) else value
+            out[name] = value
     return out
 
 

@@ -53,7 +53,6 @@ class SyncController(Controller):
         operation_id="syncPush",
         status_code=200,
         summary="Apply a batch of operations exactly once",
-        responses=None,
     )
     async def push(self, request: Req) -> Response[PushResponse]:
         raw = await request.body()
