@@ -28,6 +28,7 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy hierarchy sync server seeds cli console
+	$(BIN)/daiban migrate --check
 
 ## make bench: every benchmark (PostgreSQL for all but the console); each prints its ratio
 bench: $(STAMP)

@@ -30,8 +30,24 @@ def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
 
 
 @click.command()
-def migrate() -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Touch no database: fail (exit 1) when the tables and the migrations disagree.",
+)
+def migrate(check: bool) -> None:
     """Create or upgrade the database schema (DAIBAN_DATABASE_URL)."""
+    if check:
+        from server.schema_check import drift
+
+        missing = asyncio.run(drift())
+        if missing:
+            click.echo("数据表与迁移不一致，缺少迁移 (tables and migrations disagree):", err=True)
+            for line in missing:
+                click.echo(f"  {line}", err=True)
+            raise SystemExit(1)
+        click.echo("数据表与迁移一致 (tables match the migrations)")
+        return
     settings = load_settings()
     run_with_db(settings, lambda: db.migrate(piccolo_conf.DB))
     click.echo(f"migrated {settings.database_url}")
