@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench clean catalogs compile-catalogs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[server,test]"
 	touch $(STAMP)
 
+## make catalogs: extract the marked strings into hierarchy/locale/*/daiban.po (then translate zh_CN)
+catalogs: $(STAMP)
+	$(BIN)/python tools/catalogs.py update
+	$(BIN)/python tools/catalogs.py compile
+
+compile-catalogs: $(STAMP)
+	$(BIN)/python tools/catalogs.py compile
+
 ## make run: install, migrate and seed var/daiban.sqlite, then serve on 127.0.0.1:8000
-run: $(STAMP)
+run: $(STAMP) compile-catalogs
 	$(BIN)/daiban migrate
 	$(BIN)/daiban seed
 	@echo "Demo sign-in: user a640502100 (town agent), dispatcher or admin; password $${DAIBAN_DEMO_PASSWORD:-demo}"
@@ -21,13 +29,14 @@ run: $(STAMP)
 	$(BIN)/daiban serve --no-migrate
 
 ## make test: lint, import contracts, types (mypy --strict), then the whole suite on SQLite and PostgreSQL
-test: $(STAMP) check
+test: $(STAMP) compile-catalogs check
 	$(BIN)/pytest -q
 
-check: $(STAMP)
+check: $(STAMP) compile-catalogs
 	$(BIN)/ruff check .
+	$(BIN)/python tools/catalogs.py check
 	$(BIN)/lint-imports
-	$(BIN)/mypy hierarchy sync server seeds cli console
+	$(BIN)/mypy hierarchy sync server seeds cli console tools/catalogs.py
 	$(BIN)/daiban migrate --check
 
 ## make bench: every benchmark (PostgreSQL for all but the console); each prints its ratio

@@ -8,8 +8,12 @@ and ``daiban console`` run without Litestar, Piccolo or asyncpg installed.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import click
+
+from cli.click_words import speak_to_click
+from hierarchy.i18n import N_, _
 
 #: Subcommand name → "module:attribute". Server commands are listed here, never imported above.
 COMMANDS = {
@@ -22,20 +26,29 @@ COMMANDS = {
     "report": "server.cli:report",
 }
 
-SERVER_MISSING = "此命令需要服务端组件，请安装：pip install 'daiban[server]'"
+SERVER_MISSING = N_("This command needs the server parts: pip install 'daiban[server]'")
 
 
 def _unavailable(name: str, missing: str) -> click.Command:
     """Stands in for a command whose packages are not installed: says so, exits 1."""
 
     def fail() -> None:
-        raise click.ClickException(f"{SERVER_MISSING}（缺少 {missing}）")
+        raise click.ClickException(_("{needs} (missing {module})").format(needs=_(SERVER_MISSING), module=missing))
 
-    return click.Command(name, callback=fail, help=f"（未安装）{SERVER_MISSING}", short_help="（需要 daiban[server]）")
+    return click.Command(
+        name,
+        callback=fail,
+        help=_("(not installed) {needs}").format(needs=_(SERVER_MISSING)),
+        short_help=_("(needs daiban[server])"),
+    )
 
 
 class LazyGroup(click.Group):
     """Imports a subcommand's module when the subcommand is asked for (click's lazy-loading pattern)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        speak_to_click()
+        return super().main(*args, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -56,11 +69,15 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="daiban")
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=_(
+        "daiban: the 1+5+N assisted-service (帮办代办) network — API server, jobs, console and village client.\n\n"
+        "Settings come from DAIBAN_* environment variables (see README); the default database is the SQLite "
+        "file var/daiban.sqlite. DAIBAN_LANG=en switches to English."
+    ),
+)
+@click.version_option(package_name="daiban", help=_("Show the version and exit."))
 def main() -> None:
-    """daiban: the 1+5+N 帮办代办 network — API server, jobs, console and village client.
-
-    Settings come from DAIBAN_* environment variables (see README); the default database
-    is the SQLite file var/daiban.sqlite.
-    """
+    pass

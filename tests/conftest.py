@@ -10,6 +10,8 @@ import asyncio
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +25,16 @@ from server import db
 from server.app import create_app
 from server.seed import seed_network
 from server.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Tests read Chinese unless they ask for English, whatever the machine's locale.
+os.environ["DAIBAN_LANG"] = "zh_CN"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the message catalogs from the .po files the tests see (as `make` does)."""
+    subprocess.run([sys.executable, str(ROOT / "tools" / "catalogs.py"), "compile"], check=True)
+
 
 PG_ADMIN_DSN = os.environ.get("DAIBAN_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("DAIBAN_REQUIRE_SERVICES") == "1"
