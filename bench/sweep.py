@@ -39,8 +39,8 @@ from typing import Any  # noqa: E402
 
 import asyncpg  # noqa: E402
 
+from hierarchy.breaches import UnitClock, assess  # noqa: E402
 from server import db  # noqa: E402
-from server.breaches import UnitClock, assess  # noqa: E402
 from server.demo import DEFAULT_SEED, insert_cases, load_network, open_case_values  # noqa: E402
 from server.jobs.sweep import OPEN, sweep  # noqa: E402
 from server.seed import seed_network  # noqa: E402

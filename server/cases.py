@@ -11,8 +11,10 @@ from typing import Any
 
 import msgspec
 
+from hierarchy.breaches import is_overdue
 from hierarchy.calendar import TZ
 from hierarchy.cases import (
+    OPEN_VALUES,
     Actor,
     CaseKind,
     CaseState,
@@ -105,8 +107,7 @@ def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
 def to_wire(row: Mapping[str, Any], viewer: Actor, now: datetime) -> wire.Case:
     state_unmasked = viewer.id is not None and viewer.id in (row["assignee_id"], row["created_by"])
     applicant = row["applicant"] if state_unmasked else masked_applicant(row["applicant"])
-    status = Status(row["status"])
-    overdue = status in (Status.QUEUED, Status.IN_PROGRESS, Status.WAITING_APPLICANT) and row["due_at"] < now
+    overdue = is_overdue(row, now)
     fields = {k: row[k] for k in wire.Case.__struct_fields__ if k in row and k not in ("applicant", "overdue")}
     return msgspec.convert({**fields, "applicant": applicant, "overdue": overdue}, wire.Case, strict=False)
 
@@ -482,11 +483,13 @@ async def list_cases(
     if kind:
         query = query.where(Case.kind == kind.value)
     if overdue is not None:
-        open_values = [Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value]
+        # The index narrows by stored due time; a case waiting for the applicant is then
+        # decided by the rule itself (its due time credits the pause in progress).
+        open_values, waiting = list(OPEN_VALUES), Status.WAITING_APPLICANT.value
         if overdue:
             query = query.where((Case.due_at < utc(now)) & Case.status.is_in(open_values))
         else:
-            query = query.where((Case.due_at >= utc(now)) | Case.status.not_in(open_values))
+            query = query.where((Case.due_at >= utc(now)) | Case.status.not_in(open_values) | (Case.status == waiting))
     if unit:
         ref = await unit_ref(unit)
         query = query.where(under(Case.owner_path, ref.path))
@@ -502,7 +505,8 @@ async def list_cases(
         )
     rows = await query.order_by(Case.priority, ascending=False).order_by(Case.due_at, Case.id).limit(limit + 1)
     page = rows[:limit]
+    shown = page if overdue is None else [r for r in page if is_overdue(r, now) == overdue]
     return wire.CasePage(
-        cases=[to_wire(r, actor, now) for r in page],
+        cases=[to_wire(r, actor, now) for r in shown],
         next_cursor=encode_cursor(page[-1]) if len(rows) > limit else None,
     )

@@ -29,6 +29,7 @@ from typing import Any
 
 import msgspec
 
+from hierarchy.breaches import is_overdue, on_time
 from hierarchy.calendar import TZ
 from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Status
 from hierarchy.errors import InvalidInput, NotFound
@@ -155,6 +156,7 @@ async def _cases(path: str, lo: datetime, hi: datetime, now: datetime, rows_for:
     columns = (
         Case.id, Case.kind, Case.item_code, Case.status, Case.origin_path, Case.due_at, Case.resolved_at,
         Case.escalations, Case.reopens, Case.rating, Case.review, Case.materials, Case.flags,
+        Case.accepted_at, Case.promised_days, Case.open_weekends, Case.sla_events,
     )  # fmt: skip
     window = under(Case.origin_path, path) & (Case.accepted_at >= lo) & (Case.accepted_at < hi)
     async for batch in case_batches(columns, window, BATCH):
@@ -171,10 +173,10 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
     acc.item[case["item_code"]] += 1
     if status in OPEN_STATUSES:
         row.open += 1
-        row.overdue_open += case["due_at"] < now
+        row.overdue_open += is_overdue(case, now)
     if case["resolved_at"] is not None:
         row.resolved += 1
-        row.on_time += case["resolved_at"] <= case["due_at"]
+        row.on_time += on_time(case["resolved_at"], case["due_at"])
     if case["resolved_at"] is not None or case["reopens"]:
         acc.ever_resolved += 1
     row.reopened += bool(case["reopens"])

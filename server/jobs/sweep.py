@@ -39,11 +39,11 @@ from typing import Any
 from asyncpg.exceptions import DeadlockDetectedError
 from piccolo.columns.combination import WhereRaw
 
+from hierarchy.breaches import Breach, UnitClock, assess, overdue_deferrals, sla_flags, unclaimed_horizon, warn_horizon
 from hierarchy.calendar import TZ, local_date
-from hierarchy.cases import Status, system_actor
+from hierarchy.cases import OPEN_VALUES, Status, system_actor
 from hierarchy.machine import Action, decide
 from server import db
-from server.breaches import Breach, UnitClock, assess, overdue_deferrals, sla_flags, unclaimed_horizon, warn_horizon
 from server.cases import to_state, utc, write_decision
 from server.db import Database
 from server.jobs import notify as nt
@@ -53,7 +53,7 @@ from server.tables import Case, Counter, Unit
 log = logging.getLogger("daiban.jobs.sweep")
 
 BATCH = 500
-OPEN = [Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value]
+OPEN = list(OPEN_VALUES)
 #: PostgreSQL only: the row's due time still needs a look — it is waiting for the
 #: applicant (its due time moves), or the breach or warning for this very due time is
 #: not yet recorded in the flags. Lets a steady sweep skip what it has handled before.

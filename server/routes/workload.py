@@ -20,12 +20,17 @@ class WorkloadController(Controller):
     @get(
         "/",
         operation_id="getWorkload",
-        summary="Open, in progress, overdue, capacity and utilisation per unit and agent",
+        summary="Where the load is: own line and child subtrees, every agent, overloaded, stranded and late cases",
     )
     async def get_workload(
-        self, request: Req, unit: Annotated[str, QueryParameter(description="a unit in your scope")]
+        self,
+        request: Req,
+        unit: Annotated[str, QueryParameter(description="a unit in your scope")],
+        sort: Annotated[
+            workload.AgentSort, QueryParameter(description="order of the agents, most loaded first")
+        ] = "utilisation",
     ) -> workload.Workload:
-        return await workload.workload(unit, request.user.actor, request.app.state.clock())
+        return await workload.workload(unit, request.user.actor, request.app.state.clock(), sort)
 
     @post("/plans", operation_id="createPlan", summary="Compute and store a rebalancing plan for a subtree")
     async def create_plan(self, request: Req, data: JSONBody[plans.PlanCreate]) -> plans.PlanOut:

@@ -1,24 +1,42 @@
-"""Which SLA breach an open case is in: pure functions of a case row and the time.
+"""The one reading of a case's clock: overdue, on time, about to breach, utilisation.
 
-The sweep (:mod:`server.jobs.sweep`) acts on what :func:`assess` finds; the workload
-view uses :func:`effective_due`. Handled breaches are recorded under ``flags["sla"]``,
-each under a key naming that very breach (the due time, or the queue entry), so a
-breach is acted on once and a new one (a new due time, a new queue) is seen afresh.
+Every figure that says "overdue" — the case API, the list filter, the SLA sweep, the
+workload view, the planner and the reports — asks :func:`is_overdue` here, so a case
+waiting for the applicant is overdue (or not) identically everywhere:
+
+- **open** means queued, in progress or waiting for the applicant
+  (:data:`~hierarchy.cases.OPEN_STATUSES`);
+- **due now** (:func:`effective_due`) is the stored due time, except for a case waiting
+  for the applicant, whose pause in progress is credited up to now (within the pause
+  cap), recomputed from its history;
+- **overdue** = open and past its due time now;
+- **about to breach** = open, not overdue, and at most one working day left;
+- **on time** = resolved no later than the due time;
+- **utilisation** = active cases / capacity (None without capacity).
+
+The breach rules of the SLA sweep are here too, as pure functions of a case row and the
+time: the sweep (``server.jobs.sweep``) acts on what :func:`assess` finds. Handled
+breaches are recorded under ``flags["sla"]``, each under a key naming that very breach
+(the due time, or the queue entry), so a breach is acted on once and a new one (a new
+due time, a new queue) is seen afresh.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
 
 from hierarchy.calendar import TZ, add_working_days, local_date, working_days_between
-from hierarchy.cases import Status
+from hierarchy.cases import OPEN_VALUES, Status
 from hierarchy.sla import MAX_PAUSE_WORKING_DAYS, SlaEvent, compute_sla
-from server.cases import utc
+
+#: The columns of a case row the functions here read.
+CLOCK_COLUMNS = ("status", "due_at", "accepted_at", "promised_days", "open_weekends", "sla_events")
 
 BreachKind = Literal["unclaimed", "overdue", "warned"]
 
@@ -38,16 +56,19 @@ class UnitClock:
     open_weekends: bool
 
 
-def sla_flags(row: dict[str, Any]) -> dict[str, Any]:
+Row = Mapping[str, Any]
+
+
+def sla_flags(row: Row) -> dict[str, Any]:
     return dict((row.get("flags") or {}).get("sla") or {})
 
 
 @lru_cache(maxsize=4096)  # due times cluster at 18:00 of a few days
 def _key(moment: datetime) -> str:
-    return utc(moment).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
-def effective_due(row: dict[str, Any], now: datetime) -> tuple[datetime, bool]:
+def effective_due(row: Row, now: datetime) -> tuple[datetime, bool]:
     """The due time at ``now`` and whether the clock is stopped by a pause under its cap.
 
     The stored due time of a case waiting for the applicant does not yet credit the
@@ -60,7 +81,41 @@ def effective_due(row: dict[str, Any], now: datetime) -> tuple[datetime, bool]:
     return state.due_at, state.paused and state.paused_working_days < MAX_PAUSE_WORKING_DAYS
 
 
-def assess(row: dict[str, Any], now: datetime, clock: UnitClock | None) -> Breach | None:
+def is_open(row: Row) -> bool:
+    return row["status"] in OPEN_VALUES
+
+
+def is_overdue(row: Row, now: datetime) -> bool:
+    """Open and past its due time now (a waiting case's due time credits its pause)."""
+    return is_open(row) and now > effective_due(row, now)[0]
+
+
+def about_to_breach(row: Row, now: datetime) -> bool:
+    """Open, not yet overdue, and at most one working day left on a running clock."""
+    if not is_open(row):
+        return False
+    due, stopped = effective_due(row, now)
+    if stopped or now > due:
+        return False
+    return working_days_between(now, due, open_weekends=row["open_weekends"]) <= 1
+
+
+def on_time(resolved_at: datetime, due_at: datetime) -> bool:
+    """A resolution no later than the due time."""
+    return resolved_at <= due_at
+
+
+def utilisation(active: int, capacity: int) -> float | None:
+    """Active cases per unit of capacity; None when there is no capacity to measure."""
+    return round(active / capacity, 4) if capacity > 0 else None
+
+
+def rate(part: int, whole: int) -> float | None:
+    """A share, None when there is nothing to measure (the on-time rate of no resolution)."""
+    return round(part / whole, 4) if whole else None
+
+
+def assess(row: Row, now: datetime, clock: UnitClock | None) -> Breach | None:
     """The breach the sweep should act on for this case now, or None.
 
     Overdue comes first (it is the graver breach); a queued case is then checked for an
@@ -68,7 +123,7 @@ def assess(row: dict[str, Any], now: datetime, clock: UnitClock | None) -> Breac
     """
     flags = sla_flags(row)
     due, stopped = effective_due(row, now)
-    if now > due and flags.get("overdue") != _key(due):
+    if is_open(row) and now > due and flags.get("overdue") != _key(due):
         return Breach("overdue", _key(due), due)
     if row["status"] == Status.QUEUED.value:
         if clock is None:
@@ -108,7 +163,7 @@ def unclaimed_horizon(now: datetime) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=TZ)
 
 
-def overdue_deferrals(row: dict[str, Any], today: date) -> dict[str, str]:
+def overdue_deferrals(row: Row, today: date) -> dict[str, str]:
     """Deferred materials past their due date and not yet flagged: code → due date."""
     flagged = sla_flags(row).get("deferrals") or {}
     out: dict[str, str] = {}
