@@ -21,6 +21,7 @@ from server.routes.auth import AuthController
 from server.routes.cases import CaseController
 from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
+from server.routes.notifications import NotificationController
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
     app = Litestar(
         route_handlers=[health, ready, UnitController, ItemController, AuthController, AgentController, CaseController,
-                        DeviceController, SyncController, WorkloadController, ReportController],
+                        DeviceController, SyncController, WorkloadController, ReportController,
+                        NotificationController],
         middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

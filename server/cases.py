@@ -25,7 +25,8 @@ from hierarchy.cases import (
     sees_unmasked,
 )
 from hierarchy.errors import Conflict, InvalidInput, NotFound
-from hierarchy.machine import MAX_TITLE, STARTS_AT_CITY, Action, Decision, UnitRef, check_text, decide
+from hierarchy.machine import MAX_TITLE, STARTS_AT_CITY, Action, Decision, UnitRef, apply, check_text, decide
+from hierarchy.notices import notices, on_create
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
@@ -315,6 +316,9 @@ async def create_case(
     values = new_case_values(actor, data, now, await load_item(data.item_code), origin, await load_city())
     status = Status(values["status"])
     owner = {"code": values["owner_unit"]}
+    # Imported here: the notification helpers build on this module's counters.
+    from server.notices import announce as write_notices
+
     async with db.transaction(engine):
         values["ref"] = case_ref(now, await next_value(ref_counter(now)))
         change = await next_value("change")
@@ -334,6 +338,7 @@ async def create_case(
                 at=utc(now),
             )
         ).run()
+        await write_notices(on_create(to_state(values)), values, actor, now)
     row = await fetch_row(data.id)
     assert row is not None
     return row, True
@@ -376,9 +381,23 @@ async def perform(
 
 
 async def write_decision(
-    engine: Database, row: Mapping[str, Any], actor: Actor, decision: Decision, now: datetime
+    engine: Database,
+    row: Mapping[str, Any],
+    actor: Actor,
+    decision: Decision,
+    now: datetime,
+    *,
+    announce: bool = True,
+    rebalance: bool = False,
 ) -> bool:
-    """Write a decision if the case is still at the version it was decided on."""
+    """Write a decision if the case is still at the version it was decided on.
+
+    With ``announce`` the notifications the change causes (:func:`hierarchy.notices.notices`)
+    are written in the same transaction; ``rebalance`` marks a move of a rebalancing plan.
+    """
+    # Imported here: the notification helpers build on this module's counters.
+    from server.notices import announce as write_notices
+
     columns = to_columns(decision.changes)
     columns["updated_at"] = utc(now)
     before = {k: _json_ready(row.get(k)) for k in decision.changes if k in row and k != "version"}
@@ -409,6 +428,10 @@ async def write_decision(
                 at=utc(now),
             )
         ).run()
+        if announce:
+            prior = to_state(row)
+            told = notices(prior, apply(prior, decision), decision.action, actor, rebalance=rebalance)
+            await write_notices(told, row, actor, now)
         seq = await next_value("change")
         await Case.update({Case.change_seq: seq}).where(Case.id == row["id"]).run()
     return True

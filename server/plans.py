@@ -23,8 +23,6 @@ from server import balance
 from server.auth import load_actor
 from server.cases import fetch_row, to_state, unit_ref, utc, write_decision
 from server.db import Database
-from server.jobs import notify as nt
-from server.jobs.queue import JobQueue
 from server.queries import under
 from server.reports import scoped_unit
 from server.tables import Plan, Unit
@@ -163,7 +161,7 @@ async def get_plan(actor: Actor, plan_id: int) -> PlanOut:
     )
 
 
-async def apply_plan(engine: Database, actor: Actor, plan_id: int, now: datetime, jobs: JobQueue) -> PlanOut:
+async def apply_plan(engine: Database, actor: Actor, plan_id: int, now: datetime) -> PlanOut:
     """Apply every move still valid; report the others. A plan is applied once."""
     require_planner(actor)
     plan = await get_plan(actor, plan_id)
@@ -179,22 +177,19 @@ async def apply_plan(engine: Database, actor: Actor, plan_id: int, now: datetime
     skipped: list[dict[str, str]] = []
     for move in plan.moves:
         try:
-            told = await _apply_move(engine, actor, move, note, now)
+            await _apply_move(engine, actor, move, note, now)
         except DaibanError as exc:
             skipped.append({"case_id": move.case_id, "code": exc.code})
             continue
         applied.append(move.case_id)
-        if told:
-            await jobs.enqueue(
-                "notify_agents", agent_ids=told, kind=nt.CASE_REASSIGNED, message=note, case_id=move.case_id
-            )
     result = {"applied": applied, "skipped": skipped}
     await Plan.update({Plan.result: result}).where(Plan.id == plan_id)
     return await get_plan(actor, plan_id)
 
 
-async def _apply_move(engine: Database, actor: Actor, move: MoveOut, note: str, now: datetime) -> list[int]:
-    """One move as a handover; returns whom to tell. Raises when the case moved on."""
+async def _apply_move(engine: Database, actor: Actor, move: MoveOut, note: str, now: datetime) -> None:
+    """One move as a handover (its new holders are told in the same transaction).
+    Raises when the case moved on."""
     row = await fetch_row(move.case_id)
     if row is None or row["version"] != move.version:
         raise Conflict("case.version_changed", "the case changed since the plan was made")
@@ -202,14 +197,11 @@ async def _apply_move(engine: Database, actor: Actor, move: MoveOut, note: str, 
     if move.kind == "unit":
         target = await unit_ref(move.to_unit)
         decision = decide(state, actor, Action.HANDOVER, {"note": note}, now, target_unit=target)
-        told = await nt.unit_agents(move.to_unit)
     else:
         assert move.to_agent is not None
         decision = await _agent_decision(row, move, note, now)
-        told = [move.to_agent]
-    if not await write_decision(engine, row, actor, decision, now):
+    if not await write_decision(engine, row, actor, decision, now, rebalance=True):
         raise Conflict("case.version_changed", "the case changed since the plan was made")
-    return told
 
 
 async def _agent_decision(row: dict[str, Any], move: MoveOut, note: str, now: datetime) -> Decision:

@@ -21,6 +21,7 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
+from hierarchy import notices as hn
 from hierarchy.cases import Actor, CaseState, can_see
 from hierarchy.errors import Conflict, DaibanError, Forbidden, InvalidInput, NotFound, TooLarge
 from hierarchy.machine import Action, Decision, apply, decide
@@ -42,6 +43,7 @@ from server.cases import (
     utc,
 )
 from server.db import Database
+from server.notices import announce
 from server.queries import under
 from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp
 from sync import hlc, wire
@@ -124,6 +126,8 @@ class _Work:
     items: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     units: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     city: dict[str, Any] | None = None
+    #: What the batch's changes announce (hierarchy.notices), written with them.
+    notices: list[tuple[uuid.UUID, list[hn.Notice]]] = field(default_factory=list)
 
     async def item(self, code: str) -> dict[str, Any] | None:
         if code not in self.items:
@@ -335,6 +339,7 @@ async def _apply_create(work: _Work, op: Operation) -> int:
     work.rows[op.case_id] = values
     work.holders.append((op.case_id, int(values["created_by"])))
     work.event(op.case_id, 1, "create", "", {}, {"status": values["status"], "owner_unit": values["owner_unit"]})
+    work.notices.append((op.case_id, hn.on_create(to_state(values))))
     return 1
 
 
@@ -374,6 +379,7 @@ def _record(work: _Work, case_id: uuid.UUID, state: CaseState, decision: Decisio
     before = {k: msgspec.to_builtins(row.get(k)) for k in columns if k in row and k != "version"}
     after = {k: msgspec.to_builtins(v) for k, v in columns.items() if k not in ("version", "flags")}
     work.states[case_id] = apply(state, decision)
+    work.notices.append((case_id, hn.notices(state, work.states[case_id], decision.action, work.actor)))
     if case_id in work.new:
         work.new[case_id].update(columns)
     else:
@@ -435,6 +441,7 @@ async def _write(
         await _insert(CaseHolder, [dict(case_id=c, agent_id=a) for c, a in work.holders])
         await _insert(CaseEvent, work.events)
         await _insert(SyncOp, ledger)
+        await _announce(work)
 
 
 async def _write_pg(
@@ -491,6 +498,14 @@ async def _write_pg(
             await conn.executemany(
                 f"UPDATE case_file SET {sets} WHERE id = ${names.index('id') + 1}", _pg_records(Case, names, group)
             )
+        await _announce(work)
+
+
+async def _announce(work: _Work) -> None:
+    """The batch's notifications, last in its transaction (they take the change counter)."""
+    for cid, told in work.notices:
+        if told:
+            await announce(told, work.new.get(cid) or work.rows[cid], work.actor, work.now)
 
 
 async def _pg_next_value(conn: Any, name: str, step: int) -> int:
@@ -649,5 +664,3 @@ async def _remember(client_id: uuid.UUID, pairs: list[tuple[uuid.UUID, int]]) ->
             )
             .run()
         )
-
-

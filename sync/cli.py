@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -298,6 +299,25 @@ def status(client: SyncClient) -> None:
         f"user {s.username} · server {s.server}\npending operations: {s.pending}\n"
         f"conflicts: {s.conflicts}\nlast sync: {s.last_sync or 'never'} (cursor {s.cursor})"
     )
+
+
+@village.command()
+@click.option("--unread", is_flag=True, help="Only unread notifications.")
+@click.option("--read", "read_id", type=int, default=None, help="Mark notification N read.")
+@click.option("--read-all", is_flag=True, help="Mark every notification read.")
+@with_client
+def inbox(client: SyncClient, unread: bool, read_id: int | None, read_all: bool) -> None:
+    """Notifications brought by the last sync (works offline); unread ones first, marked •."""
+    if read_all or read_id is not None:
+        client.replica.mark_notices_read(None if read_all else read_id)
+    refs = {str(c.id): c.ref or str(c.id)[:8] for c in client.cases()}
+    table = Table("", "#", "when", "case", "message")
+    for n in client.inbox(unread):
+        when = datetime.fromisoformat(n.created_at).astimezone(TZ).strftime("%m-%d %H:%M") if n.created_at else ""
+        case = refs.get(n.case_id or "", (n.case_id or "")[:8])
+        table.add_row("" if n.read_at else "•", str(n.id), when, case, n.message)
+    out.print(table)
+    out.print(f"未读 {client.replica.unread_notices()} 条")
 
 
 @village.command()

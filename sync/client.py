@@ -26,7 +26,7 @@ from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
 from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
-from sync.replica import ConflictRecord, PageKey, Replica
+from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
 from sync.transport import SyncError, Transport
 from sync.wire import Case, CaseCreate
 
@@ -220,6 +220,10 @@ class SyncClient:
     def pending_cases(self) -> set[str]:
         return self.replica.pending_cases()
 
+    def inbox(self, unread_only: bool = False) -> list[StoredNotice]:
+        """Notifications pulled to this device (readable offline), unread first."""
+        return self.replica.notices(unread_only)
+
     def conflicts(self) -> list[ConflictRecord]:
         return self.replica.conflicts()
 
@@ -408,6 +412,7 @@ class SyncClient:
                             snapshot=local,
                         )
                     self.replica.drop_case(c, gid)
+                self.replica.save_notices(c, page.notifications)
                 self.replica.ack(c, page.last_seq)
                 self.replica.put(c, cursor=page.cursor)
             cursor = page.cursor

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from sync.protocol import Operation
+from sync.protocol import Notice, Operation
 from sync.wire import Case
 
 SCHEMA = """
@@ -61,6 +61,16 @@ CREATE TABLE IF NOT EXISTS conflicts (
     at TEXT NOT NULL,
     dismissed INTEGER NOT NULL DEFAULT 0
 );
+-- Notifications as pulls bring them; read_at is this device's own mark.
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    case_id TEXT,
+    created_at TEXT,
+    read_at TEXT
+);
+CREATE INDEX IF NOT EXISTS notices_unread ON notices (read_at, id);
 """
 
 _case_decoder = msgspec.json.Decoder(Case)
@@ -87,6 +97,16 @@ class ConflictRecord:
     message: str
     at: str
     snapshot: Case | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotice:
+    id: int
+    kind: str
+    message: str
+    case_id: str | None
+    created_at: str | None
+    read_at: str | None
 
 
 class Replica:
@@ -328,6 +348,39 @@ class Replica:
     def dismiss(self, conflict_id: int) -> None:
         with self.tx() as c:
             c.execute("UPDATE conflicts SET dismissed = 1 WHERE id = ?", (conflict_id,))
+
+
+    # --- notifications -------------------------------------------------------------
+
+    def save_notices(self, conn: sqlite3.Connection, notices: list[Notice]) -> None:
+        """Keep what a pull brought; one seen again (a repaired pull) keeps its read mark."""
+        conn.executemany(
+            "INSERT OR IGNORE INTO notices (id, kind, message, case_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(n.id, n.kind, n.message, str(n.case_id) if n.case_id else None, n.created_at) for n in notices],
+        )
+
+    def notices(self, unread_only: bool = False, limit: int = 200) -> list[StoredNotice]:
+        """Unread first, newest first."""
+        where = "WHERE read_at IS NULL" if unread_only else ""
+        rows = self.conn.execute(
+            f"SELECT id, kind, message, case_id, created_at, read_at FROM notices {where} "
+            "ORDER BY read_at IS NOT NULL, id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [StoredNotice(*r) for r in rows]
+
+    def unread_notices(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM notices WHERE read_at IS NULL").fetchone()[0])
+
+    def mark_notices_read(self, notice_id: int | None = None) -> int:
+        """Mark one (or every) notification read on this device; returns how many changed."""
+        now = datetime.now(UTC).isoformat()
+        with self.tx() as c:
+            if notice_id is None:
+                return c.execute("UPDATE notices SET read_at = ? WHERE read_at IS NULL", (now,)).rowcount
+            return c.execute(
+                "UPDATE notices SET read_at = ? WHERE id = ? AND read_at IS NULL", (now, notice_id)
+            ).rowcount
 
 
 def _iso(value: datetime | None) -> str | None:

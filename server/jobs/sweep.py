@@ -218,7 +218,8 @@ class _Sweep:
         actor = system_actor(row["owner_unit"], row["owner_path"])
         reason = f"sla.{breach.kind}"
         decision = decide(to_state(row), actor, Action.ESCALATE, {"reason": reason}, self.now)
-        if not await write_decision(self.engine, row, actor, decision, self.now):
+        # Announced below, with the breach that caused it (not as an ordinary escalation).
+        if not await write_decision(self.engine, row, actor, decision, self.now, announce=False):
             self.result.lost += 1
             return
         await self.set_flags(row, **{breach.kind: breach.key})

@@ -48,4 +48,4 @@ class WorkloadController(Controller):
     )
     async def apply_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
         state = request.app.state
-        return await plans.apply_plan(state.engine, request.user.actor, plan_id, state.clock(), state.jobs)
+        return await plans.apply_plan(state.engine, request.user.actor, plan_id, state.clock())
