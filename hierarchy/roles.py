@@ -28,6 +28,12 @@ AGENT_ROLE = {
 #: Roles that lead a unit: they may return, dispatch and approve for it.
 LEAD_ROLES = frozenset({Role.COUNTY_LEAD, Role.DISPATCHER, Role.ADMIN})
 
+#: Roles that plan and apply workload rebalancing for a subtree.
+PLANNERS = frozenset({Role.COUNTY_LEAD, Role.DISPATCHER, Role.ADMIN})
+
+#: Roles that manage agents and devices.
+ADMINS = frozenset({Role.ADMIN})
+
 
 def role_fits_level(role: Role, level: Level) -> bool:
     """Whether an agent with ``role`` may belong to a unit at ``level``."""

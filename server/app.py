@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from server import db
 from server.auth import PUBLIC_PATHS, BearerAuth, LoginThrottle
+from server.deps import DEPENDENCIES
 from server.jobs.worker import open_queue
 from server.problems import EXCEPTION_HANDLERS
 from server.routes.agents import AgentController
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                         DeviceController, SyncController, WorkloadController, ReportController,
                         NotificationController],
         middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
+        dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

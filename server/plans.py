@@ -16,9 +16,8 @@ from typing import Any
 import msgspec
 
 from hierarchy.cases import Actor, Status, system_actor
-from hierarchy.errors import Conflict, DaibanError, Forbidden, NotFound
+from hierarchy.errors import Conflict, DaibanError, NotFound
 from hierarchy.machine import Action, Decision, UnitRef, decide
-from hierarchy.roles import Role
 from server import balance
 from server.auth import load_actor
 from server.cases import fetch_row, to_state, unit_ref, utc, write_decision
@@ -27,8 +26,6 @@ from server.queries import under
 from server.reports import scoped_unit
 from server.tables import Plan, Unit
 from server.workload import open_cases, subtree_agents
-
-PLANNERS = frozenset({Role.COUNTY_LEAD, Role.DISPATCHER, Role.ADMIN})
 
 
 class MoveOut(msgspec.Struct, kw_only=True):
@@ -60,11 +57,6 @@ class PlanOut(msgspec.Struct, kw_only=True):
 
 class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     unit: str
-
-
-def require_planner(actor: Actor) -> None:
-    if actor.role not in PLANNERS:
-        raise Forbidden("workload.forbidden", "only county leads, the city dispatcher and admins plan workload")
 
 
 async def load_pool(path: str) -> tuple[list[balance.UnitSlot], list[balance.OpenCase]]:
@@ -115,7 +107,6 @@ def _unit_max(units: list[balance.UnitSlot]) -> float:
 
 
 async def create_plan(actor: Actor, code: str, now: datetime) -> PlanOut:
-    require_planner(actor)
     top = await scoped_unit(code, actor)
     units, cases = await load_pool(top["path"])
     before = (_agent_max(units), _unit_max(units))
@@ -163,7 +154,6 @@ async def get_plan(actor: Actor, plan_id: int) -> PlanOut:
 
 async def apply_plan(engine: Database, actor: Actor, plan_id: int, now: datetime) -> PlanOut:
     """Apply every move still valid; report the others. A plan is applied once."""
-    require_planner(actor)
     plan = await get_plan(actor, plan_id)
     claimed = (
         await Plan.update({Plan.applied_at: utc(now)})

@@ -8,15 +8,17 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
 
-from hierarchy.errors import Forbidden, NotFound
-from hierarchy.roles import Role
+from hierarchy.errors import NotFound
+from hierarchy.roles import ADMINS
 from hierarchy.tree import in_subtree
 from server.auth import Principal
+from server.guards import roles
 from server.queries import under
 from server.tables import Agent, Token, Unit
 from sync import wire
 
 Req = Request[Principal, Any, Any]
+admins_only = roles(ADMINS, "auth.forbidden", "only an admin manages agents")
 COLUMNS = (Agent.id, Agent.username, Agent.name, Agent.unit_code, Agent.role, Agent.active)
 
 
@@ -44,18 +46,28 @@ class AgentController(Controller):
             query = query.where(Agent.unit_code == code)
         return msgspec.convert(await query, list[wire.AgentOut])
 
-    @post("/{username:str}/disable", operation_id="disableAgent", status_code=200, summary="Disable (admin)")
+    @post(
+        "/{username:str}/disable",
+        operation_id="disableAgent",
+        status_code=200,
+        summary="Disable (admin)",
+        guards=[admins_only],
+    )
     async def disable(self, request: Req, username: FromPath[str]) -> wire.AgentOut:
         return await _set_active(request, username, False)
 
-    @post("/{username:str}/enable", operation_id="enableAgent", status_code=200, summary="Enable (admin)")
+    @post(
+        "/{username:str}/enable",
+        operation_id="enableAgent",
+        status_code=200,
+        summary="Enable (admin)",
+        guards=[admins_only],
+    )
     async def enable(self, request: Req, username: FromPath[str]) -> wire.AgentOut:
         return await _set_active(request, username, True)
 
 
 async def _set_active(request: Req, username: str, active: bool) -> wire.AgentOut:
-    if request.user.actor.role is not Role.ADMIN:
-        raise Forbidden("auth.forbidden", "only an admin manages agents")
     row = await Agent.select(*COLUMNS).where(Agent.username == username).first()
     if row is None:
         raise NotFound("agent.not_found", f"no agent {username}", agent=username)

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 
 from server.auth import Principal, load_actor, revoke, sign_in
+from server.deps import SettingsDep, ThrottleDep
 from sync import wire
 
 
@@ -17,10 +18,15 @@ class AuthController(Controller):
     tags = ["auth"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/token", operation_id="signIn", summary="Exchange username and password for a bearer token")
-    async def token(self, request: Request[Any, Any, Any], data: JSONBody[wire.TokenRequest]) -> wire.TokenResponse:
-        settings = request.app.state.settings
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        settings: SettingsDep,
+        throttle: ThrottleDep,
+        data: JSONBody[wire.TokenRequest],
+    ) -> wire.TokenResponse:
         token, expires, agent_id = await sign_in(
-            data.username, data.password, timedelta(hours=settings.token_ttl_hours), request.app.state.throttle
+            data.username, data.password, timedelta(hours=settings.token_ttl_hours), throttle
         )
         loaded = await load_actor(agent_id)
         assert loaded is not None

@@ -12,6 +12,7 @@ from hierarchy.cases import CaseKind, Status
 from hierarchy.machine import Action
 from server import cases
 from server.auth import Principal
+from server.deps import EngineDep, NowDep
 from sync import wire
 
 Req = Request[Principal, Any, Any]
@@ -22,15 +23,17 @@ class CaseController(Controller):
     tags = ["cases"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/", operation_id="createCase", summary="Create a case online (same checks as a synced create)")
-    async def create(self, request: Req, data: JSONBody[wire.CaseCreate]) -> Response[wire.Case]:
-        now = request.app.state.clock()
-        row, created = await cases.create_case(request.app.state.engine, request.user.actor, data, now)
+    async def create(
+        self, request: Req, engine: EngineDep, now: NowDep, data: JSONBody[wire.CaseCreate]
+    ) -> Response[wire.Case]:
+        row, created = await cases.create_case(engine, request.user.actor, data, now)
         return Response(cases.to_wire(row, request.user.actor, now), status_code=201 if created else 200)
 
     @get("/", operation_id="listCases", summary="My cases, my unit's queue, or everything in my scope")
     async def list_cases(
         self,
         request: Req,
+        now: NowDep,
         view: Annotated[Literal["mine", "queue", "scope"], QueryParameter()] = "scope",
         status: Annotated[list[Status] | None, QueryParameter(description="repeat for several")] = None,
         item: Annotated[str | None, QueryParameter()] = None,
@@ -44,7 +47,7 @@ class CaseController(Controller):
         return await cases.list_cases(
             request.user.actor,
             view,
-            request.app.state.clock(),
+            now,
             status=status,
             item=item,
             kind=kind,
@@ -56,9 +59,9 @@ class CaseController(Controller):
         )
 
     @get("/{case_id:uuid}", operation_id="getCase", summary="One case")
-    async def get_case(self, request: Req, case_id: FromPath[uuid.UUID]) -> wire.Case:
+    async def get_case(self, request: Req, now: NowDep, case_id: FromPath[uuid.UUID]) -> wire.Case:
         row = await cases.visible_row(case_id, request.user.actor)
-        return cases.to_wire(row, request.user.actor, request.app.state.clock())
+        return cases.to_wire(row, request.user.actor, now)
 
     @get("/{case_id:uuid}/history", operation_id="getCaseHistory", summary="The case's append-only history")
     async def history(self, request: Req, case_id: FromPath[uuid.UUID]) -> list[wire.CaseEvent]:
@@ -74,12 +77,11 @@ class CaseController(Controller):
     async def act(
         self,
         request: Req,
+        engine: EngineDep,
+        now: NowDep,
         case_id: FromPath[uuid.UUID],
         action: FromPath[Action],
         data: JSONBody[wire.ActionRequest | None] = None,
     ) -> wire.Case:
-        now = request.app.state.clock()
-        row = await cases.perform(
-            request.app.state.engine, request.user.actor, case_id, action, data or wire.ActionRequest(), now
-        )
+        row = await cases.perform(engine, request.user.actor, case_id, action, data or wire.ActionRequest(), now)
         return cases.to_wire(row, request.user.actor, now)

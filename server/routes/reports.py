@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 from hierarchy.calendar import local_date
 from server import reports
 from server.auth import Principal
+from server.deps import NowDep
 
 Req = Request[Principal, Any, Any]
 DEFAULT_DAYS = 30
@@ -24,11 +25,11 @@ class ReportController(Controller):
     async def summary(
         self,
         request: Req,
+        now: NowDep,
         unit: Annotated[str, QueryParameter(description="a unit in your scope")],
         period_from: Annotated[date | None, QueryParameter(name="from", description="first day (Beijing)")] = None,
         period_to: Annotated[date | None, QueryParameter(name="to", description="last day, included")] = None,
     ) -> reports.Report:
-        now = request.app.state.clock()
         end = period_to or local_date(now)
         start = period_from or end - timedelta(days=DEFAULT_DAYS - 1)
         return await reports.summary(unit, start, end, now, request.user.actor)

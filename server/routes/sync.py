@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from hierarchy.errors import InvalidInput
 from server import sync
 from server.auth import Principal
+from server.deps import EngineDep, NowDep, SettingsDep
 from sync.protocol import MSGPACK, DeviceCreate, DeviceOut, PullResponse, PushRequest, PushResponse
 
 Req = Request[Principal, Any, Any]
@@ -31,8 +32,8 @@ class DeviceController(Controller):
     tags = ["sync"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/", operation_id="registerDevice", summary="Register a device for the signed-in agent")
-    async def register(self, request: Req, data: JSONBody[DeviceCreate | None] = None) -> DeviceOut:
-        return await sync.register_device(request.user, data or DeviceCreate(), request.app.state.clock())
+    async def register(self, request: Req, now: NowDep, data: JSONBody[DeviceCreate | None] = None) -> DeviceOut:
+        return await sync.register_device(request.user, data or DeviceCreate(), now)
 
     @post(
         "/{client_id:uuid}/revoke",
@@ -54,7 +55,7 @@ class SyncController(Controller):
         status_code=200,
         summary="Apply a batch of operations exactly once",
     )
-    async def push(self, request: Req) -> Response[PushResponse]:
+    async def push(self, request: Req, engine: EngineDep, settings: SettingsDep, now: NowDep) -> Response[PushResponse]:
         raw = await request.body()
         try:
             if request.headers.get("content-type", "").startswith(MSGPACK):
@@ -63,22 +64,18 @@ class SyncController(Controller):
                 req = _push_json.decode(raw)
         except msgspec.DecodeError as exc:
             raise InvalidInput("sync.malformed", f"the push body is not a valid batch: {exc}") from None
-        settings = request.app.state.settings
-        result = await sync.push(
-            request.app.state.engine, request.user, req, request.app.state.clock(), settings.max_sync_batch
-        )
+        result = await sync.push(engine, request.user, req, now, settings.max_sync_batch)
         return _reply(request, result)
 
     @get("/pull", operation_id="syncPull", summary="Changes in the device's scope after the cursor, paged")
     async def pull(
         self,
         request: Req,
+        settings: SettingsDep,
+        now: NowDep,
         client_id: Annotated[uuid.UUID, QueryParameter()],
         cursor: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
     ) -> Response[PullResponse]:
-        settings = request.app.state.settings
-        page = await sync.pull(
-            request.user, client_id, cursor, limit or settings.sync_page_size, request.app.state.clock()
-        )
+        page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now)
         return _reply(request, page)

@@ -7,10 +7,14 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from hierarchy.roles import PLANNERS
 from server import plans, workload
 from server.auth import Principal
+from server.deps import EngineDep, NowDep
+from server.guards import roles
 
 Req = Request[Principal, Any, Any]
+planners_only = roles(PLANNERS, "workload.forbidden", "only county leads, the city dispatcher and admins plan workload")
 
 
 class WorkloadController(Controller):
@@ -25,16 +29,22 @@ class WorkloadController(Controller):
     async def get_workload(
         self,
         request: Req,
+        now: NowDep,
         unit: Annotated[str, QueryParameter(description="a unit in your scope")],
         sort: Annotated[
             workload.AgentSort, QueryParameter(description="order of the agents, most loaded first")
         ] = "utilisation",
     ) -> workload.Workload:
-        return await workload.workload(unit, request.user.actor, request.app.state.clock(), sort)
+        return await workload.workload(unit, request.user.actor, now, sort)
 
-    @post("/plans", operation_id="createPlan", summary="Compute and store a rebalancing plan for a subtree")
-    async def create_plan(self, request: Req, data: JSONBody[plans.PlanCreate]) -> plans.PlanOut:
-        return await plans.create_plan(request.user.actor, data.unit, request.app.state.clock())
+    @post(
+        "/plans",
+        operation_id="createPlan",
+        summary="Compute and store a rebalancing plan for a subtree",
+        guards=[planners_only],
+    )
+    async def create_plan(self, request: Req, now: NowDep, data: JSONBody[plans.PlanCreate]) -> plans.PlanOut:
+        return await plans.create_plan(request.user.actor, data.unit, now)
 
     @get("/plans/{plan_id:int}", operation_id="getPlan", summary="One stored plan")
     async def get_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
@@ -45,7 +55,7 @@ class WorkloadController(Controller):
         operation_id="applyPlan",
         status_code=200,
         summary="Apply a plan's moves as handovers; cases changed since planning are skipped",
+        guards=[planners_only],
     )
-    async def apply_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
-        state = request.app.state
-        return await plans.apply_plan(state.engine, request.user.actor, plan_id, state.clock())
+    async def apply_plan(self, request: Req, engine: EngineDep, now: NowDep, plan_id: FromPath[int]) -> plans.PlanOut:
+        return await plans.apply_plan(engine, request.user.actor, plan_id, now)
