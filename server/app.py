@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -12,10 +13,12 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from server import db
+from server import db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth, LoginThrottle
 from server.deps import DEPENDENCIES
 from server.jobs.worker import open_queue
+from server.metrics import metrics_endpoint
+from server.observe import ObserveMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes.agents import AgentController
 from server.routes.auth import AuthController
@@ -51,11 +54,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             await db.stop(engine)
 
     app = Litestar(
-        route_handlers=[health, ready, UnitController, ItemController, AuthController, AgentController, CaseController,
-                        DeviceController, SyncController, WorkloadController, ReportController,
-                        NotificationController],
-        middleware=[DefineMiddleware(BearerAuth, exclude=PUBLIC_PATHS)],
+        route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
+                        AgentController, CaseController, DeviceController, SyncController, WorkloadController,
+                        ReportController, NotificationController],
+        # Outermost first: the request line sees refused sign-ins too.
+        middleware=[ObserveMiddleware, DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"])],
         dependencies=DEPENDENCIES,
+        plugins=[logs.plugin(settings), *tracing(settings)],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
@@ -75,3 +80,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app
+
+
+def tracing(settings: Settings) -> list[Any]:
+    """OpenTelemetry's plugin when an OTLP endpoint is set (``daiban[otel]``); otherwise
+    nothing, and nothing of OpenTelemetry is imported."""
+    if not settings.otel_endpoint:
+        return []
+    from server.tracing import otel_plugin
+
+    return [otel_plugin(settings.otel_endpoint)]

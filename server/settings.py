@@ -23,6 +23,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     login_attempts_per_minute: int = 5
     #: Run the SLA sweep and other jobs in-process when no Redis is configured.
     embedded_jobs: bool = True
+    #: Logs: "json" (production), "console" (a person reading a terminal) or "auto" (console on a tty).
+    log_format: str = "auto"
+    log_level: str = "info"
+    #: An OTLP/HTTP endpoint turns tracing on; unset, nothing of OpenTelemetry is imported.
+    otel_endpoint: str | None = None
+    #: Port where ``daiban worker`` serves its own /metrics (job runs, open cases per county); 0: none.
+    worker_metrics_port: int = 0
+    #: Seconds a stopping API process gives in-flight requests; /ready's probes time out sooner.
+    shutdown_timeout: int = 20
+    ready_timeout: float = 2.0
 
     @property
     def is_postgres(self) -> bool:
@@ -43,6 +53,12 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_DEMO_PASSWORD": ("demo_password", str),
     "DAIBAN_MAX_BODY_BYTES": ("max_body_bytes", int),
     "DAIBAN_EMBEDDED_JOBS": ("embedded_jobs", lambda v: v.lower() in ("1", "true", "yes")),
+    "DAIBAN_LOG_FORMAT": ("log_format", str),
+    "DAIBAN_LOG_LEVEL": ("log_level", str),
+    "DAIBAN_OTEL_ENDPOINT": ("otel_endpoint", str),
+    "DAIBAN_WORKER_METRICS_PORT": ("worker_metrics_port", int),
+    "DAIBAN_SHUTDOWN_TIMEOUT": ("shutdown_timeout", int),
+    "DAIBAN_READY_TIMEOUT": ("ready_timeout", float),
 }
 
 

@@ -19,7 +19,9 @@ from arq.typing import WorkerCoroutine
 from hierarchy.calendar import TZ
 from server import db
 from server.db import Database
+from server.jobs.gauges import case_gauges
 from server.jobs.notify import notify_agents
+from server.jobs.observed import observed
 from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
 from server.jobs.report import daily_report
 from server.jobs.sweep import sla_sweep
@@ -27,10 +29,12 @@ from server.settings import Settings
 
 log = logging.getLogger("daiban.jobs")
 
-FUNCTIONS: tuple[JobFunction, ...] = (sla_sweep, daily_report, notify_agents)
+_SWEEP, _REPORT, _GAUGES = observed(sla_sweep), observed(daily_report), observed(case_gauges)
+FUNCTIONS: tuple[JobFunction, ...] = (_SWEEP, _REPORT, _GAUGES, observed(notify_agents))
 SCHEDULE: tuple[Scheduled, ...] = (
-    Scheduled(sla_sweep),  # every minute, at second 0
-    Scheduled(daily_report, hour=7, minute=0),
+    Scheduled(_SWEEP),  # every minute, at second 0
+    Scheduled(_REPORT, hour=7, minute=0),
+    Scheduled(_GAUGES, second=30),  # every minute, between sweeps
 )
 #: How long arq keeps a scheduled job's result (the daily report is read from it).
 KEEP_RESULT = {"daily_report": 7 * 24 * 3600}

@@ -13,6 +13,7 @@ from hierarchy.errors import InvalidInput
 from server import sync
 from server.auth import Principal
 from server.deps import EngineDep, NowDep, SettingsDep
+from server.observe import pulled, pushed
 from sync.protocol import MSGPACK, DeviceCreate, DeviceOut, PullResponse, PushRequest, PushResponse
 
 Req = Request[Principal, Any, Any]
@@ -65,6 +66,7 @@ class SyncController(Controller):
         except msgspec.DecodeError as exc:
             raise InvalidInput("sync.malformed", f"the push body is not a valid batch: {exc}") from None
         result = await sync.push(engine, request.user, req, now, settings.max_sync_batch)
+        pushed(req.client_id, result)
         return _reply(request, result)
 
     @get("/pull", operation_id="syncPull", summary="Changes in the device's scope after the cursor, paged")
@@ -78,4 +80,5 @@ class SyncController(Controller):
         limit: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
     ) -> Response[PullResponse]:
         page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now)
+        await pulled(cursor, page)
         return _reply(request, page)
