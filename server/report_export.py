@@ -1,9 +1,12 @@
 """A report as Markdown, CSV or an xlsx workbook, with the same figures in each.
 
-One flat table (a row per unit) carries every figure; Markdown and CSV print the same
-strings for it so that either can be checked against the other. Rates are percentages
-with one decimal, hours have one decimal, and a figure with nothing to measure
-(no case resolved, say) is empty.
+One flat table (the total, the unit's own line, then a row per child) carries every
+figure; Markdown and CSV print the same strings for it so that either can be checked
+against the other. Rates are percentages with one decimal, hours have one decimal, and a
+figure with nothing to measure (no case resolved, say) is empty. Every file states its
+unit and period: each CSV row carries ``period_from`` and ``period_to`` beside the unit,
+the workbook has a ``report`` sheet naming them (and the same columns), and
+:func:`file_name` puts both in the name.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def _count(field: str, key: str) -> Callable[[ReportRow], int]:
 #: Column name → how to read it from a row; the order is the order printed.
 COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "unit": lambda r: r.unit,
+    "line": lambda r: r.line,
     "name": lambda r: r.name,
     "level": lambda r: r.level.value,
     "cases": lambda r: r.cases,
@@ -43,6 +47,8 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "overdue_open": lambda r: r.overdue_open,
     "resolved": lambda r: r.resolved,
     "on_time_pct": lambda r: _pct(r.on_time_rate),
+    "held_resolved": lambda r: r.held_resolved,
+    "held_on_time_pct": lambda r: _pct(r.held_on_time_rate),
     "claims": lambda r: r.claims,
     "median_claim_h": lambda r: _num(r.median_claim_hours),
     "returns": lambda r: r.returns,
@@ -56,12 +62,32 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "overdue_deferral_pct": lambda r: _pct(r.overdue_deferral_rate),
     **{f"rating_{n}": _count("ratings", str(n)) for n in range(5, 0, -1)},
     "mean_rating": lambda r: _num(r.mean_rating, 2),
+    **{f"first_rating_{n}": _count("first_ratings", str(n)) for n in range(5, 0, -1)},
+    "first_mean_rating": lambda r: _num(r.first_mean_rating, 2),
     **{f"status_{s.value}": _count("by_status", s.value) for s in Status},
     **{f"kind_{k.value}": _count("by_kind", k.value) for k in CaseKind},
 }
 
 #: Columns printed as decimal strings; the workbook stores them as numbers.
-DECIMAL_COLUMNS = frozenset(c for c in COLUMNS if c.endswith(("_pct", "_h")) or c == "mean_rating")
+DECIMAL_COLUMNS = frozenset(c for c in COLUMNS if c.endswith(("_pct", "_h", "mean_rating")))
+AGENT_COLUMNS = (
+    "id",
+    "username",
+    "name",
+    "unit",
+    "claims",
+    "resolved",
+    "on_time",
+    "on_time_pct",
+    "returns",
+    "escalations",
+)
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown; charset=utf-8",
+}
 
 
 def _pct(rate: float | None) -> str:
@@ -73,16 +99,42 @@ def _num(value: float | None, places: int = 1) -> str:
 
 
 def items_of(report: Report) -> list[str]:
-    return sorted({code for row in report.rows for code in row.by_item})
+    return sorted({code for row in report.lines for code in row.by_item})
 
 
 def flat_rows(report: Report) -> list[dict[str, Any]]:
-    """Every figure of every row, items last as ``item:<code>`` columns."""
+    """Every figure of every line, then the period, items last as ``item:<code>`` columns."""
     items = items_of(report)
+    period = {"period_from": report.period_from.isoformat(), "period_to": report.period_to.isoformat()}
     return [
-        {**{name: get(row) for name, get in COLUMNS.items()}, **{f"item:{c}": row.by_item.get(c, 0) for c in items}}
-        for row in report.rows
+        {
+            **{name: get(row) for name, get in COLUMNS.items()},
+            **period,
+            **{f"item:{c}": row.by_item.get(c, 0) for c in items},
+        }
+        for row in report.lines
     ]
+
+
+def agent_rows(report: Report) -> list[dict[str, Any]]:
+    return [
+        {**{c: getattr(a, c) for c in AGENT_COLUMNS if c != "on_time_pct"}, "on_time_pct": _pct(a.on_time_rate)}
+        for a in report.agents
+    ]
+
+
+def file_name(report: Report, fmt: str) -> str:
+    """``report-<unit>-<from>_<to>.<fmt>``: the unit and the period, in the name."""
+    return f"report-{report.unit}-{report.period_from}_{report.period_to}.{fmt}"
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """The report as a file of format ``fmt`` (csv, xlsx or md)."""
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        to_xlsx(report, buffer)
+        return buffer.getvalue()
+    return (to_markdown(report) if fmt == "md" else _csv_text(report)).encode()
 
 
 def to_csv(report: Report, out: IO[str]) -> None:
@@ -100,9 +152,11 @@ def to_markdown(report: Report) -> str:
     items = items_of(report)
     if items:
         out.write("\n## Cases by item\n\n")
-        _md_table(
-            out, ["item", *(r.unit for r in report.rows)], [[c, *(str(r[f"item:{c}"]) for r in rows)] for c in items]
-        )
+        heads = [f"{r.unit}:{r.line}" if r.line == "own" else r.unit for r in report.lines]
+        _md_table(out, ["item", *heads], [[c, *(str(r[f"item:{c}"]) for r in rows)] for c in items])
+    if report.agents:
+        out.write("\n## Agents\n\n")
+        _md_table(out, list(AGENT_COLUMNS), [[str(a[c]) for c in AGENT_COLUMNS] for a in agent_rows(report)])
     return out.getvalue()
 
 
@@ -114,20 +168,35 @@ def _md_table(out: io.StringIO, header: list[str], body: list[list[str]]) -> Non
 
 
 def to_xlsx(report: Report, out: IO[bytes] | str) -> None:
-    """Two sheets: ``summary`` (the flat table, numbers as numbers) and ``items``."""
+    """Sheets ``summary`` (the flat table, numbers as numbers), ``items``, ``agents`` and
+    ``report`` (the unit, its name and the period); the title names them too."""
     from openpyxl import Workbook
 
     book = Workbook()
+    book.properties.title = f"{report.name} ({report.unit}) {report.period_from} – {report.period_to}"
     sheet = book.active
     assert sheet is not None
     sheet.title = "summary"
     rows = flat_rows(report)
-    header = list(COLUMNS)
+    header = [*COLUMNS, "period_from", "period_to"]
     sheet.append(header)
     for r in rows:
         sheet.append([_cell(r[c]) if c in DECIMAL_COLUMNS else r[c] for c in header])
+    agents = book.create_sheet("agents")
+    agents.append(list(AGENT_COLUMNS))
+    for a in agent_rows(report):
+        agents.append([_cell(a[c]) if c == "on_time_pct" else a[c] for c in AGENT_COLUMNS])
+    about = book.create_sheet("report")
+    for key, value in (
+        ("unit", report.unit),
+        ("name", report.name),
+        ("period_from", report.period_from.isoformat()),
+        ("period_to", report.period_to.isoformat()),
+        ("generated_at", report.generated_at.isoformat()),
+    ):
+        about.append([key, value])
     items = book.create_sheet("items")
-    items.append(["item", *(r.unit for r in report.rows)])
+    items.append(["item", *(f"{r.unit}:{r.line}" if r.line == "own" else r.unit for r in report.lines)])
     for code in items_of(report):
         items.append([code, *(r[f"item:{code}"] for r in rows)])
     book.save(out)
@@ -156,9 +225,7 @@ def write_report(report: Report, fmt: str, output: str | None) -> None:
         if output:
             to_xlsx(report, output)
         else:
-            buffer = io.BytesIO()
-            to_xlsx(report, buffer)
-            sys.stdout.buffer.write(buffer.getvalue())
+            sys.stdout.buffer.write(render(report, "xlsx"))
         return
     text = to_markdown(report) if fmt == "md" else _csv_text(report)
     if output:

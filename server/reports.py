@@ -1,10 +1,13 @@
 """Accountability figures (SPEC §4) for a unit and each of its children.
 
-A report covers a period of Beijing calendar days, both ends included. It has one row
-for the unit and one for each child, each aggregated over that unit's whole subtree, so
-the figures drill down city → county → town → village by asking again for a child.
+A report covers a period of Beijing calendar days, both ends included. Its ``rows`` are
+the unit's whole subtree (``line="total"``, first) and each child's subtree
+(``line="child"``); ``own`` is the unit's own line — cases taken at the unit itself and
+work done by its own agents — so every count of the total is the own line plus the
+children, and the figures drill down city → county → town → village by asking again for
+a child. ``agents`` has the work of each agent of the subtree over the period.
 
-Two populations, chosen so that a child's figures always add up into its parent's:
+Three populations, chosen so that a child's figures always add up into its parent's:
 
 - **Cases taken** in the subtree (origin unit inside it) and accepted in the period:
   counts by status, kind and item; open and overdue; on-time resolution rate
@@ -16,6 +19,13 @@ Two populations, chosen so that a child's figures always add up into its parent'
   and the median time to claim (from joining that queue to the claim — the clock that
   bouncing cases runs up), returns (退回) sent, escalations sent and how many of those
   the SLA sweep made.
+- **Work held**, attributed to the unit that held the case at that step rather than to
+  where it was taken: resolutions made by the unit's agents in the period, and how many
+  of them were on time (``held_*``). A village's on-time rate in this view is its own,
+  not the delays of the town and county that held its cases later.
+
+Ratings: ``ratings`` is the final rating of each case; ``first_ratings`` keeps the first
+one, so a 差评 that a review later turned around still counts where it was given.
 """
 
 from __future__ import annotations
@@ -25,28 +35,32 @@ from collections import Counter as Tally
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
-from hierarchy.breaches import is_overdue, on_time
+from hierarchy.breaches import is_overdue, on_time, rate
 from hierarchy.calendar import TZ
 from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Status
 from hierarchy.errors import InvalidInput, NotFound
 from hierarchy.tree import Level, in_subtree
 from server.cases import utc
 from server.queries import case_batches, under
-from server.tables import Case, CaseEvent, Unit
+from server.report_work import AgentRow, work_done
+from server.tables import Case, Unit
 
 BATCH = 2000
 MAX_DAYS = 366
-SLA_REASONS = ("sla.unclaimed", "sla.overdue")
+
+
+Line = Literal["total", "own", "child"]
 
 
 class ReportRow(msgspec.Struct, kw_only=True):
     unit: str
     name: str
     level: Level
+    line: Line = "total"
     cases: int = 0
     open: int = 0
     overdue_open: int = 0
@@ -73,6 +87,11 @@ class ReportRow(msgspec.Struct, kw_only=True):
     overdue_deferral_rate: float | None = None
     ratings: dict[str, int] = {}
     mean_rating: float | None = None
+    first_ratings: dict[str, int] = {}
+    first_mean_rating: float | None = None
+    held_resolved: int = 0
+    held_on_time: int = 0
+    held_on_time_rate: float | None = None
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -82,6 +101,13 @@ class Report(msgspec.Struct, kw_only=True):
     period_to: date
     generated_at: datetime
     rows: list[ReportRow]
+    own: ReportRow | None = None
+    agents: list[AgentRow] = []
+
+    @property
+    def lines(self) -> list[ReportRow]:
+        """Total, own line, then the children: the order files print."""
+        return [*self.rows[:1], *([self.own] if self.own else []), *self.rows[1:]]
 
 
 @dataclass(slots=True)
@@ -93,6 +119,7 @@ class _Acc:
     kind: Tally[str] = field(default_factory=Tally)
     item: Tally[str] = field(default_factory=Tally)
     rating: Tally[int] = field(default_factory=Tally)
+    first_rating: Tally[int] = field(default_factory=Tally)
     ever_resolved: int = 0
     claim_hours: list[float] = field(default_factory=list)
 
@@ -106,10 +133,6 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     lo = datetime.combine(start, time.min, tzinfo=TZ)
     hi = datetime.combine(end + timedelta(days=1), time.min, tzinfo=TZ)
     return utc(lo), utc(hi)
-
-
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
 
 
 async def scoped_unit(code: str, actor: Actor | None) -> dict[str, Any]:
@@ -129,26 +152,31 @@ async def summary(code: str, start: date, end: date, now: datetime, actor: Actor
         .where(Unit.parent_code == code)
         .order_by(Unit.sort_key)
     )
+    level = Level(top["level"])
+    total = _Acc(ReportRow(unit=code, name=top["name"], level=level))
+    own = _Acc(ReportRow(unit=code, name=top["name"], level=level, line="own"))
     accs = {
-        u["code"]: _Acc(ReportRow(unit=u["code"], name=u["name"], level=Level(u["level"]))) for u in [top, *children]
+        u["code"]: _Acc(ReportRow(unit=u["code"], name=u["name"], level=Level(u["level"]), line="child"))
+        for u in children
     }
     prefix = len(top["path"])
 
     def rows_for(path: str) -> Iterable[_Acc]:
-        yield accs[code]
+        yield total
         child = path[prefix:].split("/", 1)[0]
-        if child and child in accs:
-            yield accs[child]
+        yield accs.get(child, own)
 
     await _cases(top["path"], lo, hi, now, rows_for)
-    await _work(top["path"], lo, hi, rows_for)
+    agents = await work_done(top["path"], lo, hi, rows_for)
     return Report(
         unit=code,
         name=top["name"],
         period_from=start,
         period_to=end,
         generated_at=now,
-        rows=[_finish(a) for a in accs.values()],
+        rows=[_finish(total), *(_finish(a) for a in accs.values())],
+        own=_finish(own),
+        agents=agents,
     )
 
 
@@ -181,9 +209,12 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
         acc.ever_resolved += 1
     row.reopened += bool(case["reopens"])
     row.escalated_cases += bool(case["escalations"])
+    review = case["review"] or {}
     if case["rating"] is not None:
         acc.rating[int(case["rating"])] += 1
-    review = case["review"] or {}
+    first = review.get("rating", case["rating"])
+    if first is not None:
+        acc.first_rating[int(first)] += 1
     if review:  # a bad rating (差评) opened it
         row.reviews += 1
         row.reviews_fixed += review.get("state") == "fixed"
@@ -194,86 +225,25 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
         row.overdue_deferrals += bool(flagged)
 
 
-async def _work(path: str, lo: datetime, hi: datetime, rows_for: Any) -> None:
-    units = {u["code"]: u["path"] for u in await Unit.select(Unit.code, Unit.path).where(under(Unit.path, path))}
-    claims: list[dict[str, Any]] = []
-    last = 0
-    while True:
-        batch = (
-            await CaseEvent.select(
-                CaseEvent.id,
-                CaseEvent.case_id,
-                CaseEvent.version,
-                CaseEvent.action,
-                CaseEvent.actor_unit,
-                CaseEvent.reason,
-                CaseEvent.at,
-            )
-            .where(
-                (CaseEvent.at >= lo)
-                & (CaseEvent.at < hi)
-                & CaseEvent.action.is_in(["claim", "return", "escalate"])
-                & (CaseEvent.id > last)
-            )
-            .order_by(CaseEvent.id)
-            .limit(BATCH)
-        )
-        if not batch:
-            break
-        last = batch[-1]["id"]
-        for event in batch:
-            unit_path = units.get(event["actor_unit"] or "")
-            if unit_path is None:
-                continue
-            if event["action"] == "claim":
-                claims.append({**event, "path": unit_path})
-                continue
-            for acc in rows_for(unit_path):
-                if event["action"] == "return":
-                    acc.row.returns += 1
-                else:
-                    acc.row.escalations += 1
-                    acc.row.auto_escalations += event["reason"] in SLA_REASONS
-    await _claim_times(claims, rows_for)
-
-
-async def _claim_times(claims: list[dict[str, Any]], rows_for: Any) -> None:
-    """Time from joining a queue (the latest earlier event that left the case queued) to the claim."""
-    for start in range(0, len(claims), BATCH):
-        chunk = claims[start : start + BATCH]
-        ids = list({c["case_id"] for c in chunk})
-        queued: dict[Any, list[tuple[int, datetime]]] = {}
-        history = (
-            await CaseEvent.select(CaseEvent.case_id, CaseEvent.version, CaseEvent.at, CaseEvent.after)
-            .where(CaseEvent.case_id.is_in(ids))
-            .order_by(CaseEvent.version)
-            .output(load_json=True)
-        )
-        for e in history:
-            if (e["after"] or {}).get("status") == Status.QUEUED.value:
-                queued.setdefault(e["case_id"], []).append((e["version"], e["at"]))
-        for claim in chunk:
-            entries = [at for v, at in queued.get(claim["case_id"], []) if v < claim["version"]]
-            if not entries:
-                continue
-            hours = (claim["at"] - entries[-1]).total_seconds() / 3600
-            for acc in rows_for(claim["path"]):
-                acc.row.claims += 1
-                acc.claim_hours.append(hours)
-
-
 def _finish(acc: _Acc) -> ReportRow:
     row = acc.row
     row.by_status = {s.value: acc.status[s.value] for s in Status}
     row.by_kind = {k.value: acc.kind[k.value] for k in CaseKind}
     row.by_item = dict(sorted(acc.item.items()))
     row.ratings = {str(r): acc.rating[r] for r in range(1, 6)}
-    rated = sum(acc.rating.values())
-    row.mean_rating = round(sum(r * n for r, n in acc.rating.items()) / rated, 2) if rated else None
-    row.on_time_rate = _rate(row.on_time, row.resolved)
-    row.escalation_rate = _rate(row.escalated_cases, row.cases)
-    row.reopen_rate = _rate(row.reopened, acc.ever_resolved)
-    row.bad_rating_fix_rate = _rate(row.reviews_fixed, row.reviews)
-    row.overdue_deferral_rate = _rate(row.overdue_deferrals, row.with_deferrals)
+    row.mean_rating = _mean(acc.rating)
+    row.first_ratings = {str(r): acc.first_rating[r] for r in range(1, 6)}
+    row.first_mean_rating = _mean(acc.first_rating)
+    row.held_on_time_rate = rate(row.held_on_time, row.held_resolved)
+    row.on_time_rate = rate(row.on_time, row.resolved)
+    row.escalation_rate = rate(row.escalated_cases, row.cases)
+    row.reopen_rate = rate(row.reopened, acc.ever_resolved)
+    row.bad_rating_fix_rate = rate(row.reviews_fixed, row.reviews)
+    row.overdue_deferral_rate = rate(row.overdue_deferrals, row.with_deferrals)
     row.median_claim_hours = round(statistics.median(acc.claim_hours), 2) if acc.claim_hours else None
     return row
+
+
+def _mean(tally: Tally[int]) -> float | None:
+    rated = sum(tally.values())
+    return round(sum(r * n for r, n in tally.items()) / rated, 2) if rated else None
