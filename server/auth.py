@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,8 @@ class Principal:
     actor: Actor
     name: str
     token_digest: str
+    #: The device the token is bound to (None until it registers or syncs one).
+    device: uuid.UUID | None = None
 
     @property
     def id(self) -> int:
@@ -69,7 +72,7 @@ async def principal_for(token: str) -> Principal:
     if loaded is None or not loaded[1]["active"]:
         raise Unauthorized("auth.agent_disabled", "this agent is disabled")
     actor, agent = loaded
-    return Principal(actor=actor, name=agent["name"], token_digest=digest)
+    return Principal(actor=actor, name=agent["name"], token_digest=digest, device=row.get("client_id"))
 
 
 class BearerAuth(AbstractAuthenticationMiddleware):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -299,46 +300,68 @@ def ref_counter(now: datetime) -> str:
     return f"ref-{now.astimezone(TZ).year}"
 
 
+def create_digest(data: wire.CaseCreate) -> str:
+    """A fingerprint of a create request: a repeat of the same create carries the same one."""
+    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+
+
+def same_create(existing: Mapping[str, Any], actor: Actor, digest: str) -> Mapping[str, Any]:
+    """``existing`` when it is what this actor's create made (the answer was lost);
+    otherwise ``case.id_conflict``, the same whether the case is in the actor's scope,
+    someone else's, or the actor's own made from a different request."""
+    made = (existing.get("flags") or {}).get("create", digest)
+    if existing["created_by"] != actor.id or made != digest:
+        raise Conflict("case.id_conflict", "this case id is taken: create the case again with a new id")
+    return existing
+
+
 async def create_case(
     engine: Database, actor: Actor, data: wire.CaseCreate, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """Create a case (or return the existing one when the same creator sends it again).
 
-    Returns the row and whether it was created now.
+    Returns the row and whether it was created now. Creates racing on one id make one
+    case; the others answer with it (or ``case.id_conflict`` when their request differs).
     """
+    digest = create_digest(data)
     existing = await fetch_row(data.id)
     if existing is not None:
-        if existing["created_by"] == actor.id:
-            return existing, False
-        raise Conflict("case.exists", "a case with this id already exists", case=str(data.id))
+        return dict(same_create(existing, actor, digest)), False
     origin = await load_unit_row(actor.unit_code)
     assert origin is not None
     values = new_case_values(actor, data, now, await load_item(data.item_code), origin, await load_city())
+    values["flags"] = {"create": digest}
     status = Status(values["status"])
     owner = {"code": values["owner_unit"]}
     # Imported here: the notification helpers build on this module's counters.
     from server.notices import announce as write_notices
 
-    async with db.transaction(engine):
-        values["ref"] = case_ref(now, await next_value(ref_counter(now)))
-        change = await next_value("change")
-        values["change_seq"] = change
-        await Case.insert(Case(**values)).run()
-        await CaseHolder.insert(CaseHolder(case_id=data.id, agent_id=actor.id)).run()
-        await CaseEvent.insert(
-            CaseEvent(
-                case_id=data.id,
-                version=1,
-                action="create",
-                actor_id=actor.id,
-                actor_unit=actor.unit_code,
-                reason="",
-                before={},
-                after={"status": status.value, "owner_unit": owner["code"]},
-                at=utc(now),
-            )
-        ).run()
-        await write_notices(on_create(to_state(values)), values, actor, now)
+    try:
+        async with db.transaction(engine):
+            values["ref"] = case_ref(now, await next_value(ref_counter(now)))
+            change = await next_value("change")
+            values["change_seq"] = change
+            await Case.insert(Case(**values)).run()
+            await CaseHolder.insert(CaseHolder(case_id=data.id, agent_id=actor.id)).run()
+            await CaseEvent.insert(
+                CaseEvent(
+                    case_id=data.id,
+                    version=1,
+                    action="create",
+                    actor_id=actor.id,
+                    actor_unit=actor.unit_code,
+                    reason="",
+                    before={},
+                    after={"status": status.value, "owner_unit": owner["code"]},
+                    at=utc(now),
+                )
+            ).run()
+            await write_notices(on_create(to_state(values)), values, actor, now)
+    except db.UNIQUE_VIOLATIONS:
+        existing = await fetch_row(data.id)
+        if existing is None:
+            raise
+        return dict(same_create(existing, actor, digest)), False
     row = await fetch_row(data.id)
     assert row is not None
     return row, True

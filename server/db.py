@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 from typing import TypeAlias, overload
 
+import asyncpg
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
@@ -20,6 +21,9 @@ os.environ.setdefault("PICCOLO_CONF", "server.piccolo_conf")
 
 #: The two engines daiban runs on; code that differs per engine narrows with ``isinstance``.
 Database: TypeAlias = PostgresEngine | SQLiteEngine
+
+#: What each engine raises when an insert hits a unique key (a racing writer got there first).
+UNIQUE_VIOLATIONS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
 
 def make_engine(settings: Settings) -> Database:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from piccolo.columns import JSON
@@ -30,6 +30,7 @@ from server import db
 from server.auth import Principal
 from server.cases import (
     case_ref,
+    create_digest,
     load_city,
     load_item,
     load_unit_row,
@@ -37,6 +38,7 @@ from server.cases import (
     next_value,
     ref_counter,
     resolve_targets,
+    same_create,
     to_columns,
     to_state,
     to_wire,
@@ -45,7 +47,7 @@ from server.cases import (
 from server.db import Database
 from server.notices import announce
 from server.queries import under
-from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp
+from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp, Token
 from sync import hlc, wire
 from sync.protocol import (
     DeviceCreate,
@@ -69,35 +71,64 @@ EDITABLE = ("title", "description")
 # --- devices ----------------------------------------------------------------------------
 
 
-async def register_device(principal: Principal, data: DeviceCreate, now: datetime) -> DeviceOut:
-    client_id = data.client_id or uuid.uuid4()
+_ID_TAKEN = "this device id is taken: register with a new one"
+
+
+async def register_device(principal: Principal, data: DeviceCreate, now: datetime) -> tuple[DeviceOut, bool]:
+    """Register a device (or answer with it again); returns it and whether it is new.
+
+    The signing-in token is bound to the device. A device id that another agent holds, or
+    that was revoked, answers the same ``device.id_conflict``.
+    """
+    client_id = data.client_id or principal.device or uuid.uuid4()
+    if principal.device is not None and principal.device != client_id:
+        raise Forbidden("device.token_bound", "this sign-in belongs to another device; sign in again")
     existing = await Device.select().where(Device.client_id == client_id).first()
-    if existing is not None:
-        if existing["agent_id"] != principal.id:
-            raise Conflict("device.exists", "this client id belongs to another agent")
-        return msgspec.convert(existing, DeviceOut, strict=False)
-    await Device.insert(
-        Device(client_id=client_id, agent_id=principal.id, name=data.name[:100], created_at=utc(now), last_seq=0)
-    ).run()
-    return DeviceOut(client_id=client_id, agent_id=principal.id, name=data.name[:100])
+    created = existing is None
+    if existing is None:
+        try:
+            device = Device(
+                client_id=client_id, agent_id=principal.id, name=data.name[:100], created_at=utc(now), last_seq=0
+            )
+            await Device.insert(device).run()
+        except db.UNIQUE_VIOLATIONS:
+            created = False
+        existing = await Device.select().where(Device.client_id == client_id).first()
+        assert existing is not None
+    if existing["agent_id"] != principal.id or existing["revoked"]:
+        raise Conflict("device.id_conflict", _ID_TAKEN)
+    await _bind(principal, client_id)
+    return msgspec.convert(existing, DeviceOut, strict=False), created
+
+
+async def _bind(principal: Principal, client_id: uuid.UUID) -> None:
+    if principal.device is None and principal.token_digest:
+        await Token.update({Token.client_id: client_id}).where(
+            (Token.digest == principal.token_digest) & Token.client_id.is_null()
+        ).run()
 
 
 async def revoke_device(principal: Principal, client_id: uuid.UUID) -> DeviceOut:
+    """Revoke a device and every token bound to it."""
     row = await Device.select().where(Device.client_id == client_id).first()
     if row is None or not (principal.actor.role is Role.ADMIN or row["agent_id"] == principal.id):
         raise NotFound("device.not_found", "no such device")
     await Device.update({Device.revoked: True}).where(Device.client_id == client_id).run()
+    await Token.update({Token.revoked: True}).where(Token.client_id == client_id).run()
     return msgspec.convert({**row, "revoked": True}, DeviceOut, strict=False)
 
 
 async def device_of(principal: Principal, client_id: uuid.UUID) -> dict[str, Any]:
+    if principal.device is not None and principal.device != client_id:
+        raise Forbidden("device.token_bound", "this sign-in belongs to another device; sign in again")
     row = await Device.select().where(Device.client_id == client_id).first()
     if row is None:
         raise NotFound("device.not_found", "register this device first (POST /api/v1/devices)")
     if row["agent_id"] != principal.id:
-        raise Forbidden("sync.device_not_yours", "this device is registered to another agent")
+        raise NotFound("device.not_found", "register this device first (POST /api/v1/devices)")
     if row["revoked"]:
         raise Forbidden("sync.device_revoked", "this device has been revoked; ask an admin")
+    await _bind(principal, client_id)
     return row
 
 
@@ -249,6 +280,13 @@ async def _push_once(
             version = await _apply_op(work, op)
             results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="applied", case_version=version)
             ledger.append(_ledger(op, "applied", "", "", now))
+        except (ValueError, TypeError, OverflowError) as exc:
+            # Arguments that decode but that a rule cannot use (a date out of range …):
+            # still the operation's content, rejected alone.
+            bad = InvalidInput("sync.op_invalid", f"the operation's arguments cannot be used: {type(exc).__name__}")
+            results[op.op_id] = OpResult(op_id=op.op_id, seq=op.seq, result="rejected", code=bad.code,
+                                         message=bad.message)
+            ledger.append(_ledger(op, "rejected", bad.code, bad.message, now))
         except DaibanError as exc:
             results[op.op_id] = OpResult(
                 op_id=op.op_id, seq=op.seq, result="rejected", code=exc.code, message=exc.message
@@ -303,20 +341,31 @@ async def _load_rows(engine: Database, case_ids: set[uuid.UUID]) -> dict[uuid.UU
 
 
 async def _apply_op(work: _Work, op: Operation) -> int:
-    """Apply one operation to the in-memory batch; return the case's new version."""
+    """Apply one operation to the in-memory batch; return the case's new version.
+
+    The operation's own content is checked first (``sync.op_invalid``); then a case the
+    actor may not see answers exactly as one that does not exist.
+    """
+    _no_nul(op.args)
     if op.kind == "create":
         return await _apply_create(work, op)
-    state = work.state(op.case_id)
-    if state is None:
-        raise NotFound("case.not_found", "no such case", case=str(op.case_id))
+    edit: wire.EditRequest | None = None
     if op.kind == "edit":
-        decision = _edit_decision(work, state, op)
+        edit = _decode(op.args, wire.EditRequest)
     else:
         try:
             action = Action(op.kind)
         except ValueError:
-            raise InvalidInput("sync.unknown_kind", f"unknown operation kind {op.kind!r}", field="kind") from None
-        req = msgspec.convert(op.args, wire.ActionRequest)
+            raise InvalidInput("sync.op_invalid", "unknown operation kind", field="kind") from None
+        if action is Action.UPDATE:
+            raise InvalidInput("sync.op_invalid", "field edits travel as kind 'edit'", field="kind")
+        req = _decode(op.args, wire.ActionRequest)
+    state = work.state(op.case_id)
+    if state is None or not can_see(state, work.actor):
+        raise NotFound("case.not_found", "no such case")
+    if edit is not None:
+        decision = _edit_decision(work, state, op, edit)
+    else:
         target_unit, target_agent = await resolve_targets(action, req)
         decision = decide(
             state, work.actor, action, req.args(), work.now, target_unit=target_unit, target_agent=target_agent
@@ -325,13 +374,40 @@ async def _apply_op(work: _Work, op: Operation) -> int:
     return int(decision.changes["version"])
 
 
+_T = TypeVar("_T")
+
+
+def _decode(args: Any, into: type[_T]) -> _T:
+    """An operation's arguments as ``into``, or ``sync.op_invalid`` naming what is wrong."""
+    try:
+        return msgspec.convert(args, into)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput("sync.op_invalid", f"the operation's arguments do not decode: {exc}", field="args") from None
+
+
+def _no_nul(value: Any) -> None:
+    """No text in an operation may hold a NUL character (PostgreSQL cannot store one)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput("sync.op_invalid", "text cannot hold a NUL character", field="args")
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            _no_nul(k)
+            _no_nul(v)
+    elif isinstance(value, list):
+        for v in value:
+            _no_nul(v)
+
+
 async def _apply_create(work: _Work, op: Operation) -> int:
-    data = msgspec.convert({**op.args, "id": str(op.case_id)}, wire.CaseCreate)
-    existing = work.state(op.case_id)
+    if not isinstance(op.args, Mapping):
+        raise InvalidInput("sync.op_invalid", "a create's arguments are an object", field="args")
+    data = _decode({**op.args, "id": str(op.case_id)}, wire.CaseCreate)
+    existing = work.rows.get(op.case_id)
     if existing is not None:
-        if existing.created_by == work.actor.id:
-            return existing.version  # the device never heard the answer; it is the same case
-        raise Conflict("case.exists", "a case with this id already exists")
+        # The device never heard the answer: the same case. Any other case with this id,
+        # in this actor's scope or not, answers the same conflict.
+        return int(same_create(existing, work.actor, create_digest(data))["version"])
     origin = await work.unit(work.actor.unit_code)
     assert origin is not None
     values = new_case_values(work.actor, data, work.now, await work.item(data.item_code), origin, await work.the_city())
@@ -343,19 +419,20 @@ async def _apply_create(work: _Work, op: Operation) -> int:
     return 1
 
 
-def _edit_decision(work: _Work, state: CaseState, op: Operation) -> Decision:
+def _edit_decision(work: _Work, state: CaseState, op: Operation, edit: wire.EditRequest) -> Decision:
     """Field edits merge field by field: the latest hybrid logical clock wins."""
     stamp = hlc.bounded(op.hlc, int(work.now.timestamp() * 1000))
     flags = dict(work.rows[op.case_id].get("flags") or {})
     clocks: dict[str, str] = dict(flags.get("hlc") or {})
     args: dict[str, Any] = {}
     for name in EDITABLE:
-        if name in op.args and stamp > clocks.get(name, ""):
-            args[name] = op.args[name]
+        value = getattr(edit, name)
+        if value is not None and stamp > clocks.get(name, ""):
+            args[name] = value
             clocks[name] = stamp
-    if "materials" in op.args and isinstance(op.args["materials"], list):
+    if edit.materials is not None:
         newer = []
-        for m in op.args["materials"]:
+        for m in edit.materials:
             key = f"materials.{m.get('code') if isinstance(m, Mapping) else m}"
             if stamp > clocks.get(key, ""):
                 newer.append(m)

@@ -63,6 +63,9 @@ class Token(Table, tablename="token"):
     created_at = Timestamptz()
     expires_at = Timestamptz()
     revoked = Boolean(default=False)
+    #: The device this token was first used to register or sync: revoking the device
+    #: revokes the token, and the token serves no other device.
+    client_id = UUID(null=True, default=None, index=True)
 
 
 class Case(Table, tablename="case_file"):

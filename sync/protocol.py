@@ -29,7 +29,9 @@ class Operation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     seq: int
     case_id: uuid.UUID
     kind: OpKind
-    args: dict[str, Any] = {}
+    #: Decoded per operation on the server (``sync.op_invalid`` when they do not fit the
+    #: kind), so one bad operation is rejected alone instead of failing its batch.
+    args: Any = {}
     #: Hybrid logical clock of the device when the operation was made ("ms:counter:node").
     hlc: str = ""
 

@@ -67,6 +67,14 @@ class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
 
 
+class EditRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Arguments of a synced ``edit``: the fields merged one by one by their clocks."""
+
+    title: str | None = None
+    description: str | None = None
+    materials: list[dict[str, Any]] | None = None
+
+
 class Case(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     ref: str | None = None

@@ -33,8 +33,11 @@ class DeviceController(Controller):
     tags = ["sync"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
     @post("/", operation_id="registerDevice", summary="Register a device for the signed-in agent")
-    async def register(self, request: Req, now: NowDep, data: JSONBody[DeviceCreate | None] = None) -> DeviceOut:
-        return await sync.register_device(request.user, data or DeviceCreate(), now)
+    async def register(
+        self, request: Req, now: NowDep, data: JSONBody[DeviceCreate | None] = None
+    ) -> Response[DeviceOut]:
+        device, created = await sync.register_device(request.user, data or DeviceCreate(), now)
+        return Response(device, status_code=201 if created else 200)
 
     @post(
         "/{client_id:uuid}/revoke",

@@ -48,3 +48,22 @@ async def token(client: Client, username: str, password: str = "demo") -> str:
 
 async def headers(client: Client, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {await token(client, username)}"}
+
+
+def sync_op(client_id: str, seq: int, case_id: str, op_kind: str, **args: Any) -> dict[str, Any]:
+    """One push operation as a device sends it."""
+    return {
+        "op_id": str(uuid.uuid4()),
+        "client_id": client_id,
+        "seq": seq,
+        "case_id": case_id,
+        "kind": op_kind,
+        "args": args,
+        "hlc": f"{1_780_000_000_000 + seq:013d}:000000:{client_id[:8]}",
+    }
+
+
+async def register_device(client: Client, who: dict[str, str]) -> str:
+    r = await client.post("/api/v1/devices", json={"name": "村级平板"}, headers=who)
+    assert r.status_code == 201, r.text
+    return str(r.json()["client_id"])

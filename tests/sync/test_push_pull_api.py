@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Any
 
 import msgspec
-from factories import Client, case_payload, headers
+from factories import Client, case_payload, headers, register_device, sync_op
 
 VILLAGE = "640502100002"
 TOWN = "640502100"
 
 
-def op(client_id: str, seq: int, case_id: str, op_kind: str, **args: Any) -> dict[str, Any]:
-    return {
-        "op_id": str(uuid.uuid4()),
-        "client_id": client_id,
-        "seq": seq,
-        "case_id": case_id,
-        "kind": op_kind,
-        "args": args,
-        "hlc": f"{1_780_000_000_000 + seq:013d}:000000:{client_id[:8]}",
-    }
-
-
-async def device(client: Client, who: dict[str, str]) -> str:
-    r = await client.post("/api/v1/devices", json={"name": "村级平板"}, headers=who)
-    assert r.status_code == 201, r.text
-    return str(r.json()["client_id"])
+op = sync_op
+device = register_device
 
 
 async def test_replay_is_applied_once_then_duplicate(client: Client) -> None:
@@ -70,16 +56,62 @@ async def test_seq_gap_and_rejection_do_not_stall(client: Client) -> None:
     assert res["last_seq"] == 3
 
 
-async def test_revoked_device_cannot_push_or_pull(client: Client) -> None:
+async def test_revoked_device_token_is_refused_everywhere(client: Client) -> None:
     who = await headers(client, f"a{VILLAGE}")
     admin = await headers(client, "admin")
     cid = await device(client, who)
+    # The token that registered the device serves it and no other.
+    r = await client.post("/api/v1/devices", json={"client_id": str(uuid.uuid4())}, headers=who)
+    assert r.status_code == 403 and r.json()["code"] == "device.token_bound"
     r = await client.post(f"/api/v1/devices/{cid}/revoke", headers=admin)
     assert r.status_code == 200 and r.json()["revoked"] is True
-    r = await client.post("/api/v1/sync/push", json={"client_id": cid, "ops": []}, headers=who)
+    calls = [
+        client.post("/api/v1/sync/push", json={"client_id": cid, "ops": []}, headers=who),
+        client.get("/api/v1/sync/pull", params={"client_id": cid}, headers=who),
+        client.post("/api/v1/devices", json={"client_id": cid}, headers=who),
+        client.post("/api/v1/devices", json={"name": "新平板"}, headers=who),
+        client.post("/api/v1/devices", json={"client_id": str(uuid.uuid4())}, headers=who),
+        client.get("/api/v1/cases", headers=who),
+        client.post("/api/v1/cases", json=case_payload(), headers=who),
+    ]
+    for call in calls:
+        r = await call
+        assert r.status_code == 401 and r.json()["code"] == "auth.token_invalid", r.text
+    # Signing in again does not bring the revoked device back.
+    again = await headers(client, f"a{VILLAGE}")
+    r = await client.post("/api/v1/devices", json={"client_id": cid}, headers=again)
+    assert r.status_code == 409 and r.json()["code"] == "device.id_conflict"
+    r = await client.post("/api/v1/sync/push", json={"client_id": cid, "ops": []}, headers=again)
     assert r.status_code == 403 and r.json()["code"] == "sync.device_revoked"
-    r = await client.get("/api/v1/sync/pull", params={"client_id": cid}, headers=who)
-    assert r.status_code == 403
+    r = await client.get("/api/v1/sync/pull", params={"client_id": cid}, headers=again)
+    assert r.status_code == 403 and r.json()["code"] == "sync.device_revoked"
+
+
+async def test_device_ids_leak_nothing_and_registration_is_idempotent(client: Client) -> None:
+    mine = await headers(client, f"a{VILLAGE}")
+    other = await headers(client, f"a{TOWN}")
+    cid = await device(client, mine)
+    # Another agent's device id and one's own revoked device id answer alike.
+    r_foreign = await client.post("/api/v1/devices", json={"client_id": cid}, headers=other)
+    spare = await headers(client, f"a{VILLAGE}")
+    own = await device(client, spare)
+    await client.post(f"/api/v1/devices/{own}/revoke", headers=spare)
+    fresh = await headers(client, f"a{VILLAGE}")
+    r_revoked = await client.post("/api/v1/devices", json={"client_id": own}, headers=fresh)
+    assert r_foreign.status_code == r_revoked.status_code == 409
+    assert r_foreign.json() == r_revoked.json()
+    assert r_foreign.json()["code"] == "device.id_conflict"
+    # Pushing as another agent's device: as if it did not exist.
+    r_other = await client.post("/api/v1/sync/push", json={"client_id": cid, "ops": []}, headers=other)
+    r_none = await client.post("/api/v1/sync/push", json={"client_id": str(uuid.uuid4()), "ops": []}, headers=other)
+    assert r_other.status_code == r_none.status_code == 404 and r_other.json() == r_none.json()
+    # Eight identical registrations at once: one device, one 201, seven 200 with the same body.
+    new_id = str(uuid.uuid4())
+    answers = await asyncio.gather(
+        *[client.post("/api/v1/devices", json={"client_id": new_id, "name": "平板"}, headers=fresh) for _ in range(8)]
+    )
+    assert sorted(r.status_code for r in answers) == [200] * 7 + [201]
+    assert len({r.content for r in answers}) == 1
 
 
 async def test_pull_pages_and_evicts_what_left_the_scope(client: Client) -> None:
