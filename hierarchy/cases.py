@@ -141,6 +141,8 @@ class CaseState:
     reopens: int = 0
     title: str = ""
     description: str = ""
+    #: Files of the materials, by sha256 (see hierarchy.attachments).
+    attachments: tuple[Mapping[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hierarchy import attachments
 from hierarchy.calendar import add_working_days, local_date
 from hierarchy.cases import (
     BAD_RATING,
@@ -54,6 +55,8 @@ class Action(enum.StrEnum):
     REOPEN = "reopen"
     CANCEL = "cancel"
     UPDATE = "update"
+    ATTACH = "attach"
+    DETACH = "detach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +503,14 @@ def merge_materials(case: CaseState, patch: Any) -> tuple[dict[str, Any], ...]:
     return tuple(by_code.values())
 
 
+def _attach(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
+    return attachments.attach(case, actor, args, now)
+
+
+def _detach(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
+    return attachments.detach(case, actor, args, now)
+
+
 _RULES = {
     Action.CLAIM: _claim,
     Action.RELEASE: _release,
@@ -516,6 +527,8 @@ _RULES = {
     Action.REOPEN: _reopen,
     Action.CANCEL: _cancel,
     Action.UPDATE: _update,
+    Action.ATTACH: _attach,
+    Action.DETACH: _detach,
 }
 
 #: Kinds that start in the city's queue: 办不成事 complaints go straight to the top.

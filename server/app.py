@@ -21,6 +21,7 @@ from server.metrics import metrics_endpoint
 from server.observe import ObserveMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes.agents import AgentController
+from server.routes.attachments import AttachmentController
 from server.routes.auth import AuthController
 from server.routes.cases import CaseController
 from server.routes.health import health, ready
@@ -30,6 +31,8 @@ from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
 from server.settings import Settings, load_settings
+from server.storage import open_store
+from server.tus import UploadController
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Litestar:
@@ -56,7 +59,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app = Litestar(
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
-                        ReportController, NotificationController],
+                        ReportController, NotificationController, UploadController, AttachmentController],
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[ObserveMiddleware, DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"])],
         dependencies=DEPENDENCIES,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.store = open_store(settings)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app

@@ -34,6 +34,7 @@ from hierarchy.tree import Level
 from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
 from server import db
 from server.auth import load_actor
+from server.blobs import verified_args
 from server.db import Database
 from server.queries import contains, under
 from server.tables import Case, CaseEvent, CaseHolder, Counter, Item, Unit
@@ -88,6 +89,7 @@ def to_state(row: Mapping[str, Any]) -> CaseState:
         reopens=row["reopens"],
         title=row["title"],
         description=row["description"],
+        attachments=tuple(row.get("attachments") or ()),
     )
 
 
@@ -97,7 +99,7 @@ def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in changes.items():
         if isinstance(value, datetime):
             out[name] = utc(value)
-        elif name in ("sla_events", "materials", "holders", "extension", "review"):
+        elif name in ("sla_events", "materials", "holders", "extension", "review", "attachments"):
             out[name] = _json_ready(value)
         elif isinstance(value, enum.Enum):
             out[name] = value.value
@@ -270,6 +272,7 @@ def new_case_values(
         resolved_at=None,
         closed_at=None,
         flags={},
+        attachments=[],
     )
 
 
@@ -381,6 +384,7 @@ async def perform(
 ) -> dict[str, Any]:
     """Apply one action: a conditional update on the version, one event, or a clear 4xx."""
     target_unit, target_agent = await resolve_targets(action, req)
+    args = await verified_args(action, req.args())
     for _ in range(MAX_ATTEMPTS):
         row = await visible_row(case_id, actor)
         if req.expected_version is not None and row["version"] != req.expected_version:
@@ -391,7 +395,7 @@ async def perform(
                 actual=row["version"],
             )
         state = to_state(row)
-        decision = decide(state, actor, action, req.args(), now, target_unit=target_unit, target_agent=target_agent)
+        decision = decide(state, actor, action, args, now, target_unit=target_unit, target_agent=target_agent)
         if await write_decision(engine, row, actor, decision, now):
             fresh = await fetch_row(row["id"])
             assert fresh is not None

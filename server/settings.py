@@ -33,6 +33,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds a stopping API process gives in-flight requests; /ready's probes time out sooner.
     shutdown_timeout: int = 20
     ready_timeout: float = 2.0
+    #: Attachment storage: empty for a folder beside the SQLite file, a folder path, or
+    #: ``s3://bucket/prefix`` (credentials from the S3 settings below or the AWS_* variables).
+    attachments_url: str = ""
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
 
     @property
     def is_postgres(self) -> bool:
@@ -52,6 +59,11 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_TOKEN_TTL_HOURS": ("token_ttl_hours", int),
     "DAIBAN_DEMO_PASSWORD": ("demo_password", str),
     "DAIBAN_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "DAIBAN_ATTACHMENTS": ("attachments_url", str),
+    "DAIBAN_S3_ENDPOINT": ("s3_endpoint", str),
+    "DAIBAN_S3_REGION": ("s3_region", str),
+    "DAIBAN_S3_ACCESS_KEY_ID": ("s3_access_key_id", str),
+    "DAIBAN_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", str),
     "DAIBAN_EMBEDDED_JOBS": ("embedded_jobs", lambda v: v.lower() in ("1", "true", "yes")),
     "DAIBAN_LOG_FORMAT": ("log_format", str),
     "DAIBAN_LOG_LEVEL": ("log_level", str),

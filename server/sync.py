@@ -28,6 +28,7 @@ from hierarchy.machine import Action, Decision, apply, decide
 from hierarchy.roles import Role
 from server import db
 from server.auth import Principal
+from server.blobs import verified_args
 from server.cases import (
     case_ref,
     create_digest,
@@ -367,9 +368,8 @@ async def _apply_op(work: _Work, op: Operation) -> int:
         decision = _edit_decision(work, state, op, edit)
     else:
         target_unit, target_agent = await resolve_targets(action, req)
-        decision = decide(
-            state, work.actor, action, req.args(), work.now, target_unit=target_unit, target_agent=target_agent
-        )
+        args = await verified_args(action, req.args())
+        decision = decide(state, work.actor, action, args, work.now, target_unit=target_unit, target_agent=target_agent)
     _record(work, op.case_id, state, decision)
     return int(decision.changes["version"])
 

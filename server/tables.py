@@ -117,6 +117,8 @@ class Case(Table, tablename="case_file"):
     closed_at = Timestamptz(null=True, default=None)
     #: Bookkeeping of the SLA sweep (warnings sent, deferrals flagged), keyed by what it saw.
     flags = JSON(default={})
+    #: Files of the case's materials: ``{sha256, material, name, media_type, size, added_by, added_at}``.
+    attachments = JSON(default=[])
 
 
 class CaseEvent(Table, tablename="case_event"):
@@ -210,7 +212,38 @@ class Plan(Table, tablename="workload_plan"):
     result = JSON(null=True, default=None)
 
 
+class Blob(Table, tablename="blob"):
+    """A verified upload, by the sha256 of the bytes the device sent (what cases reference).
+
+    What is stored is the cleaned content (images re-encoded without their metadata), under
+    ``content_sha256``; identical content is stored once.
+    """
+
+    sha256 = Varchar(length=64, primary_key=True)
+    content_sha256 = Varchar(length=64, index=True)
+    media_type = Varchar(length=64)
+    size = BigInt()
+    has_thumbnail = Boolean(default=False)
+    uploaded_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Upload(Table, tablename="upload"):
+    """A resumable (tus) upload in progress: what arrived so far lives in ``parts``."""
+
+    id = UUID(primary_key=True)
+    agent_id = Integer(index=True)
+    sha256 = Varchar(length=64)
+    length = BigInt()
+    offset = BigInt(default=0)
+    #: ``[{key, offset, size}]``: the stored pieces, in order.
+    parts = JSON(default=[])
+    filename = Varchar(length=200, default="")
+    done = Boolean(default=False)
+    created_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
-    Device, SyncOp, ClientView, Notification, Plan,
+    Device, SyncOp, ClientView, Notification, Plan, Blob, Upload,
 )  # fmt: skip

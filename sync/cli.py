@@ -226,7 +226,7 @@ def _action_command(action: Action) -> click.Command:
 
 
 for _action in Action:
-    if _action is not Action.UPDATE:
+    if _action not in (Action.UPDATE, Action.ATTACH, Action.DETACH):
         village.add_command(_action_command(_action))
 
 
@@ -318,6 +318,65 @@ def inbox(client: SyncClient, unread: bool, read_id: int | None, read_all: bool)
         table.add_row("" if n.read_at else "•", str(n.id), when, case, n.message)
     out.print(table)
     out.print(f"未读 {client.replica.unread_notices()} 条")
+
+
+@village.command()
+@click.argument("ident")
+@click.argument("material")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--provided", is_flag=True, help="Also mark the material provided (提供).")
+@with_client
+def attach(client: SyncClient, ident: str, material: str, file: Path, provided: bool) -> None:
+    """Attach a photo or PDF to a material of a case (or to "other"); uploaded on the next sync."""
+    case = client.attach(_find(client, ident).id, material, file, provided=provided)
+    entry = case.attachments[-1]
+    out.print(f"已附加 {entry['name']}（{entry['media_type']}，{entry['size']} 字节）到 {material}，待同步")
+
+
+@village.command()
+@click.argument("ident")
+@click.argument("sha256")
+@with_client
+def detach(client: SyncClient, ident: str, sha256: str) -> None:
+    """Take a file off a case (by its sha256, or the start of it)."""
+    case = _find(client, ident)
+    match = [a["sha256"] for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
+    if len(match) != 1:
+        raise click.ClickException(f"no single file {sha256} on this case")
+    client.act(case.id, Action.DETACH, sha256=match[0])
+    out.print("detached — queued for sync")
+
+
+@village.command()
+@click.argument("ident")
+@with_client
+def files(client: SyncClient, ident: str) -> None:
+    """The files of a case: material, name, type, size, and whether this device has them."""
+    case = _find(client, ident)
+    table = Table("sha256", "material", "name", "type", "bytes", "here", "upload")
+    for a in case.attachments:
+        sha = str(a.get("sha256"))
+        here = "yes" if client.files.has(sha) else ("thumbnail" if client.files.thumb_path(sha).exists() else "no")
+        table.add_row(sha[:12], str(a.get("material")), str(a.get("name")), str(a.get("media_type")),
+                      str(a.get("size")), here, client.files.state(sha) or "")  # fmt: skip
+    out.print(table)
+
+
+@village.command()
+@click.argument("ident")
+@click.argument("sha256")
+@click.option("--to", "target", type=click.Path(path_type=Path), default=None, help="Where to save.")
+@with_client
+async def save(client: SyncClient, ident: str, sha256: str, target: Path | None) -> None:
+    """Save a case's file (fetched from the server when this device does not have it)."""
+    case = _find(client, ident)
+    match = [a for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
+    if len(match) != 1:
+        raise click.ClickException(f"no single file {sha256} on this case")
+    source = await client.files.fetch(client.transport, str(case.id), str(match[0]["sha256"]))
+    dest = target or Path(str(match[0].get("name") or match[0]["sha256"])).name
+    Path(dest).write_bytes(source.read_bytes())
+    out.print(f"saved {dest}")
 
 
 @village.command()

@@ -24,6 +24,7 @@ from hierarchy.machine import Action, Decision, UnitRef, apply, decide
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
+from sync.files import Files
 from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
 from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
@@ -58,6 +59,7 @@ class SyncReport:
     conflicts: int = 0
     checksum_ok: bool | None = None
     repaired: bool = False
+    uploaded: int = 0
 
 
 def state_of(case: Case) -> CaseState:
@@ -73,7 +75,7 @@ def state_of(case: Case) -> CaseState:
         extension=case.extension, last_from_unit=case.last_from_unit, last_from_path=case.last_from_path,
         queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
         review=case.review, escalations=case.escalations, returns=case.returns, reopens=case.reopens,
-        title=case.title, description=case.description,
+        title=case.title, description=case.description, attachments=tuple(case.attachments),
     )  # fmt: skip
 
 
@@ -100,6 +102,7 @@ class SyncClient:
         self.transport = transport or Transport(server or "http://127.0.0.1:8000", token=replica.get("token"))
         self.online = False
         self.hlc = HLC(node=(replica.get("client_id") or "unregistered")[:8])
+        self.files = Files(replica)
 
     @classmethod
     def open(cls, path: str | Path, **transport_options: Any) -> SyncClient:
@@ -324,14 +327,31 @@ class SyncClient:
             self.replica.enqueue(c, self._client_id(), str(case.id), "edit", fields, self.hlc.now())
         return new
 
+    def attach(self, case_id: str | uuid.UUID, material: str, path: Path, *, provided: bool = False) -> Case:
+        """Keep the file here at once and queue its upload and the ``attach`` operation."""
+        case = self._require(case_id)
+        kept = self.files.keep(Path(path))
+        args = {"sha256": kept.sha256, "material": material, "name": kept.name, "media_type": kept.media_type,
+                "size": kept.size, "provided": provided}  # fmt: skip
+        decision = decide(state_of(case), self.actor(), Action.ATTACH, args, datetime.now(UTC))
+        new = case_after(case, decision)
+        with self.replica.tx() as c:
+            self.files.queue(c, kept)
+            self.replica.save_local(c, new)
+            self.replica.enqueue(c, self._client_id(), str(case.id), Action.ATTACH.value, args, self.hlc.now())
+        return new
+
     # --- sync -----------------------------------------------------------------------
 
     async def sync(self, progress: Progress | None = None) -> SyncReport:
         """Push everything pending, pull every page, rebase what is still pending."""
         report = SyncReport()
         try:
+            # Files first: an operation that names a file reaches the server after it.
+            report.uploaded = await self.files.upload_pending(self.transport, progress)
             await self._push(report, progress)
             await self._pull(report, progress)
+            await self.files.refresh(self.transport)
         except SyncError as exc:
             self.online = not exc.transient
             raise

@@ -62,6 +62,14 @@ class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: str | None = None
     description: str | None = None
     materials: list[dict[str, Any]] | None = None
+    #: attach / detach: the file by its sha256, its material ("other" for none) and name.
+    #: The server takes type and size from the verified upload, not from here.
+    sha256: str | None = None
+    material: str | None = None
+    name: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    provided: bool | None = None
 
     def args(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
@@ -118,6 +126,19 @@ class Case(msgspec.Struct, kw_only=True):
     last_from_unit: str | None = None
     last_from_path: str | None = None
     queued_at: datetime | None = None
+    attachments: list[dict[str, Any]] = []
+
+
+class Attachment(msgspec.Struct, kw_only=True):
+    """A file on a case, named by the sha256 of what the agent uploaded."""
+
+    sha256: str
+    material: str = "other"
+    name: str = ""
+    media_type: str = ""
+    size: int = 0
+    added_by: int | None = None
+    added_at: str = ""
 
 
 class CasePage(msgspec.Struct, kw_only=True):
