@@ -71,6 +71,11 @@ def attach(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime
     """Changes that add a file (and, with ``provided``, mark its material provided)."""
     _may_change(case, actor)
     sha = check_sha256(args.get("sha256"))
+    if args.get("uploaded") is False:
+        # Only the server knows; it says so when the named upload does not exist (yet).
+        raise Conflict(
+            "attachment.not_uploaded", "upload the file first (POST /api/v1/uploads), then attach it", sha256=sha
+        )
     media_type, size = check_file(args.get("media_type"), args.get("size"))
     material = str(args.get("material") or "")
     codes = {str(m.get("code")) for m in case.materials}

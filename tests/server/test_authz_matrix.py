@@ -69,7 +69,8 @@ MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")
 
 
 def test_the_matrix_covers_every_action() -> None:
-    assert set(MATRIX) == {a.value for a in Action}
+    # Files need an upload first: attach and detach have their own scope checks (test_uploads).
+    assert set(MATRIX) == {a.value for a in Action} - {Action.ATTACH.value, Action.DETACH.value}
 
 
 def is_problem(r: httpx.Response) -> bool:

@@ -172,6 +172,10 @@ async def test_resumed_upload_is_verified_attached_and_downloaded(api: Client, s
     assert (await api.get(f"/api/v1/cases/{case_id}/attachments", headers=other)).status_code == 404
     r = await api.get(f"/api/v1/cases/{case_id}/attachments/{sha}", headers=other)
     assert r.status_code == 404 and r.json()["code"] == "case.not_found"
+    for action in ("attach", "detach"):
+        r = await api.post(f"/api/v1/cases/{case_id}/{action}", json={"sha256": sha, "material": MATERIAL},
+                           headers=other)  # fmt: skip
+        assert r.status_code == 404 and r.json()["code"] == "case.not_found", action
     # The same file again stores nothing new: creation says the server has it all.
     store = open_store(store_settings)
     before = await store.keys("")
