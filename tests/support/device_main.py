@@ -4,6 +4,9 @@ python device_main.py create-and-die REPLICA
     take a new case (local apply + outbox, one transaction), print its id, then
     SIGKILL this process before any sync.
 
+python device_main.py sync REPLICA
+    sync (uploads first), as ``daiban village sync`` does; the parent may kill it midway.
+
 python device_main.py sync-and-stall REPLICA MARKER
     sync; when the push answer arrives, touch MARKER and hang before reading it, so
     the parent can kill the process after the server committed the batch and before
@@ -45,9 +48,19 @@ async def sync_and_stall(replica: str, marker: str) -> None:
     raise SystemExit("the push answer was processed; the parent should have killed this process")
 
 
+async def sync(replica: str) -> None:
+    device = SyncClient.open(replica, attempts=50, wait_initial=0.01, wait_max=0.1)
+    try:
+        await device.sync()
+    finally:
+        await device.close()
+
+
 def main(argv: list[str]) -> None:
     mode, *args = argv
-    if mode == "create-and-die":
+    if mode == "sync":
+        asyncio.run(sync(*args))
+    elif mode == "create-and-die":
         create_and_die(*args)
     elif mode == "sync-and-stall":
         asyncio.run(sync_and_stall(*args))

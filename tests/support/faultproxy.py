@@ -8,6 +8,10 @@ Each new connection draws one fault:
   acted, the client never hears);
 - ``drop_mid``: relay part of the answer, then close;
 - ``delay``: wait, then relay.
+
+With ``cut_every`` set, any connection is also cut once the client has sent about that
+many bytes through it (between half and one and a half times): a link that drops every
+megabyte or so, in the middle of a long upload.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class FaultProxy:
     delay: float = 0.2
     port: int = 0
     seen: Counter[str] = field(default_factory=Counter)
+    cut_every: int = 0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -66,7 +71,8 @@ class FaultProxy:
                 await asyncio.sleep(self.delay)
             up_r, up_w = await asyncio.open_connection("127.0.0.1", self.upstream_port)
             try:
-                await asyncio.gather(self._pump(client_r, up_w, None), self._pump(up_r, client_w, fault))
+                budget = int(self.cut_every * self.rng.uniform(0.5, 1.5)) if self.cut_every else None
+                await asyncio.gather(self._pump(client_r, up_w, None, budget), self._pump(up_r, client_w, fault))
             finally:
                 up_w.close()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -76,10 +82,17 @@ class FaultProxy:
             with contextlib.suppress(ConnectionError):
                 await client_w.wait_closed()
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, fault: str | None) -> None:
+    async def _pump(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, fault: str | None, budget: int | None = None
+    ) -> None:
         sent = 0
         try:
             while data := await reader.read(65536):
+                if budget is not None and sent + len(data) > budget:
+                    writer.write(data[: budget - sent])
+                    await writer.drain()
+                    self.seen["cut"] += 1
+                    raise ConnectionResetError("cut mid-request")
                 if fault == "drop_after":
                     raise ConnectionResetError("dropped before the answer")
                 if fault == "drop_mid":
