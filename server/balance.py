@@ -2,7 +2,17 @@
 
 Pure functions over plain values; :mod:`server.workload` loads them and stores the plan.
 
-Two kinds of move:
+What comes first is what the SLA needs first:
+
+1. **stranded** cases — open cases of a disabled agent — always move, to an active
+   colleague of the same unit who handles the item (the least loaded, over capacity if
+   nobody has room) or, in progress, to an agent of a peer unit; none is left behind
+   while any agent could take it (those left are reported as unplaced);
+2. **queued** cases, the **late** ones (past their due time) first, leave an overloaded
+   queue — or any queue where they are already late — for a peer unit with room;
+3. **in progress** cases, the late ones first, leave an overloaded agent.
+
+Three kinds of move:
 
 - **agent moves** — an in-progress case goes from an overloaded agent to another agent:
   a colleague in the same unit first (as long as that does not overload them), then the
@@ -11,10 +21,13 @@ Two kinds of move:
 - **unit moves** — a queued case goes from an overloaded unit's queue to a peer unit
   (same level, same county first) that has an agent with the skill and room for it.
 
-Constraints, all hard: a target agent handles the item (empty ``skills`` means every
-item) and stays within its capacity; a target unit has such an agent and stays within
-the capacity of its agents; cases waiting for the applicant never move (the applicant
-is dealing with the person who asked); a case moves at most once per plan.
+Constraints, all hard: a case goes only to a unit that serves its item's kind and its
+applicant (:func:`hierarchy.serving.can_serve`: a nature reserve, a farm or an
+industrial park takes no citizen's case); a target agent handles the item (empty
+``skills`` means every item) and stays within its capacity; a target unit has such an
+agent and stays within the capacity of its agents; cases waiting for the applicant
+never move (the applicant is dealing with the person who asked) unless stranded, and
+then only to a colleague; a case moves at most once per plan.
 
 Why greedy suffices here. Every move carries exactly one case, so the problem is
 min–max load balancing with unit-size jobs and eligibility (skills, locality)
@@ -36,6 +49,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hierarchy.serving import EVERYONE, can_serve
+
 #: An agent (or unit) is overloaded above its capacity, or above half of it while also
 #: this far above its pool's mean; below half of capacity nobody is overloaded.
 OVER_MEAN = 1.25
@@ -43,6 +58,7 @@ FLOOR = 0.5
 MAX_MOVES = 1000
 
 Locality = Literal["unit", "county", "network"]
+Why = Literal["stranded", "late", "load"]
 
 
 @dataclass(slots=True)
@@ -71,6 +87,7 @@ class UnitSlot:
     level: str
     agents: list[AgentSlot] = field(default_factory=list)
     load: int = 0  # queued + assigned open cases owned here
+    serves: frozenset[str] = frozenset(EVERYONE)
 
     @property
     def capacity(self) -> int:
@@ -78,6 +95,10 @@ class UnitSlot:
 
     def handles(self, item: str) -> bool:
         return any(a.handles(item) for a in self.agents)
+
+    def takes(self, case: OpenCase) -> bool:
+        """Serves the case's item kind and applicant, and has an agent for the item."""
+        return can_serve(self.serves, case.lifecycle, case.applicant) and self.handles(case.item)
 
     @property
     def utilisation(self) -> float:
@@ -93,6 +114,12 @@ class OpenCase:
     version: int
     assignee: int | None = None
     ref: str | None = None
+    lifecycle: str = "individual"
+    #: The applicant's type ("person" or "firm"); None when unknown.
+    applicant: str | None = None
+    late: bool = False
+    #: Assigned to a disabled agent.
+    stranded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +134,7 @@ class Move:
     from_agent: int | None
     to_agent: int | None
     locality: Locality
+    why: Why = "load"
 
 
 def _util(load: int, capacity: int) -> float:
@@ -143,15 +171,57 @@ def _threshold(loads: Sequence[tuple[int, int]]) -> float:
 
 
 def plan_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase]) -> list[Move]:
-    """The moves, agent moves first (they also free room for queued cases), then unit moves.
+    """The moves: stranded cases, then queued ones (late first), then in-progress ones.
 
     ``units`` carry their agents with current loads; they are updated as moves are
     planned, so afterwards they hold the loads the plan leads to.
     """
     moves: list[Move] = []
     moved: set[str] = set()
-    moves += _agent_moves(units, cases, moved)
+    moves += _stranded_moves(units, cases, moved)
     moves += _unit_moves(units, cases, moved)
+    moves += _agent_moves(units, cases, moved)
+    return moves
+
+
+def unplaced(cases: Sequence[OpenCase], moves: Sequence[Move]) -> list[str]:
+    """Stranded cases the plan found nobody for."""
+    moved = {m.case_id for m in moves}
+    return [c.id for c in cases if c.stranded and c.id not in moved]
+
+
+def _stranded_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: set[str]) -> list[Move]:
+    unit_of = {u.code: u for u in units}
+    moves: list[Move] = []
+    for case in sorted((c for c in cases if c.stranded), key=lambda c: (not c.late, c.id)):
+        home = unit_of.get(case.owner_unit)
+        if home is None:
+            continue
+        colleagues = [a for a in home.agents if a.handles(case.item)]
+        others: list[AgentSlot] = []
+        if case.status == "in_progress":  # a case waiting for the applicant stays in its unit
+            peers = [u for u in units if u.level == home.level and u is not home and u.takes(case)]
+            others = [a for u in peers for a in u.agents if a.handles(case.item)]
+        # Someone with room (a colleague first), else a colleague over capacity, else anyone.
+        roomy = [a for a in (*colleagues, *others) if a.load + 1 <= a.capacity]
+        candidates = roomy or colleagues or others
+        if not candidates:
+            continue
+        target = min(
+            candidates,
+            key=lambda a: (_TIER[locality(home.path, a.unit_path)], _util(a.load + 1, a.capacity), a.id),
+        )
+        moved.add(case.id)
+        target.load += 1
+        if target.unit != home.code:
+            home.load -= 1
+            unit_of[target.unit].load += 1
+        moves.append(
+            Move(
+                case.id, case.ref, case.item, case.version, "agent", home.code, target.unit, case.assignee,
+                target.id, locality(home.path, target.unit_path), "stranded",
+            )
+        )  # fmt: skip
     return moves
 
 
@@ -161,7 +231,7 @@ def _agent_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: se
     threshold = _threshold([(a.load, a.capacity) for a in agents.values()])
     held: dict[int, list[OpenCase]] = {}
     for c in cases:
-        if c.status == "in_progress" and c.assignee in agents:
+        if c.status == "in_progress" and c.assignee in agents and c.id not in moved:
             held.setdefault(c.assignee, []).append(c)
     peers: dict[str, list[AgentSlot]] = {}
     for a in agents.values():
@@ -173,16 +243,18 @@ def _agent_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: se
         if not sources:
             return moves
         source = max(sources, key=lambda a: (a.utilisation, -a.id))
-        best: tuple[tuple[int, float, int], OpenCase, AgentSlot] | None = None
+        best: tuple[tuple[bool, int, float, int], OpenCase, AgentSlot] | None = None
         for case in _one_per_item(held[source.id]):
             for target in peers[source.level]:
                 if target.id == source.id or not _fits(target, case, source):
+                    continue
+                if target.unit != source.unit and not unit_of[target.unit].takes(case):
                     continue
                 after = _util(target.load + 1, target.capacity)
                 tier = _TIER[locality(source.unit_path, target.unit_path)]
                 if tier == 0 and after > threshold:
                     tier = 1  # a colleague is first choice only while that keeps them below overload
-                score = (tier, after, target.id)
+                score = (not case.late, tier, after, target.id)
                 if best is None or score < best[0]:
                     best = (score, case, target)
         if best is None:
@@ -207,16 +279,18 @@ def _agent_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: se
                 source.id,
                 target.id,
                 locality(source.unit_path, target.unit_path),
+                "late" if case.late else "load",
             )
         )
     return moves
 
 
 def _one_per_item(cases: Sequence[OpenCase]) -> list[OpenCase]:
-    """The first case of each item: targets differ only by skill, so one stands for all."""
-    seen: dict[str, OpenCase] = {}
+    """One case per item, kind of applicant and lateness (a late one is preferred): targets
+    differ only by skill and what they serve, so one stands for all of its kind."""
+    seen: dict[tuple[str, str, str | None, bool], OpenCase] = {}
     for c in cases:
-        seen.setdefault(c.item, c)
+        seen.setdefault((c.item, c.lifecycle, c.applicant, c.late), c)
     return list(seen.values())
 
 
@@ -238,22 +312,30 @@ def _unit_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: set
     moves: list[Move] = []
     stuck: set[str] = set()
     while len(moves) < MAX_MOVES:
-        sources = [u for u in units if u.code not in stuck and u.utilisation > threshold and queued.get(u.code)]
+        sources = [
+            u
+            for u in units
+            if u.code not in stuck
+            and queued.get(u.code)
+            and (u.utilisation > threshold or any(c.late for c in queued[u.code]))
+        ]
         if not sources:
             return moves
-        source = max(sources, key=lambda u: (u.utilisation, u.code))
-        best: tuple[tuple[int, float, str], OpenCase, UnitSlot] | None = None
+        # Late queues first, then the most loaded.
+        source = max(sources, key=lambda u: (any(c.late for c in queued[u.code]), u.utilisation, u.code))
+        best: tuple[tuple[bool, int, float, str], OpenCase, UnitSlot] | None = None
         for case in _one_per_item(queued[source.code]):
             for target in units:
                 if (
                     target.code == source.code
                     or target.level != source.level
-                    or not target.handles(case.item)
+                    or not target.takes(case)
                     or target.load + 1 > target.capacity
                     or _util(target.load + 1, target.capacity) >= source.utilisation
                 ):
                     continue
                 score = (
+                    not case.late,
                     _TIER[locality(source.path, target.path)],
                     _util(target.load + 1, target.capacity),
                     target.code,
@@ -280,6 +362,31 @@ def _unit_moves(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moved: set
                 None,
                 None,
                 locality(source.path, target.path),
+                "late" if case.late else "load",
             )
         )
     return moves
+
+
+def late_unattended(units: Sequence[UnitSlot], cases: Sequence[OpenCase], moves: Sequence[Move] = ()) -> int:
+    """Late cases nobody can attend to: stranded, or held by an agent or queued at a unit
+    over capacity — counted with the slots' current loads and after ``moves``."""
+    agents = {a.id: a for u in units for a in u.agents}
+    unit_of = {u.code: u for u in units}
+    went = {m.case_id: m for m in moves}
+    count = 0
+    for case in cases:
+        if not case.late:
+            continue
+        move = went.get(case.id)
+        if move is not None:
+            holder: AgentSlot | UnitSlot | None = (
+                agents.get(move.to_agent) if move.to_agent else unit_of.get(move.to_unit)
+            )
+        elif case.stranded:
+            count += 1
+            continue
+        else:
+            holder = agents.get(case.assignee) if case.assignee is not None else unit_of.get(case.owner_unit)
+        count += holder is not None and holder.utilisation > 1
+    return count

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from piccolo.columns import Column
 from piccolo.table import Table
 
+from hierarchy.serving import EVERYONE, default_serves
 from hierarchy.tree import KIND_ORDER, Tree, build_tree
 from seeds.catalogue import load_items
 from seeds.network import demo_agents, load_units
@@ -24,8 +25,11 @@ Progress = Callable[[str, int, int], None]
 
 def unit_rows(tree: Tree) -> list[Unit]:
     rows = []
+    serves: dict[str, tuple[str, ...]] = {}
     for code, row in tree.units.items():
         path = tree.paths[code]
+        parent = serves.get(row.parent_code or "", EVERYONE)
+        serves[code] = default_serves(row.name, row.kind, parent)
         rows.append(
             Unit(
                 code=code,
@@ -38,6 +42,7 @@ def unit_rows(tree: Tree) -> list[Unit]:
                 open_weekends=row.open_weekends,
                 response_days=1,
                 sort_key=f"{KIND_ORDER[row.kind] if row.kind else 0}{code}",
+                serves=list(serves[code]),
             )
         )
     return rows
@@ -71,7 +76,7 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
         Unit,
         units,
         Unit.code,
-        [Unit.name, Unit.level, Unit.kind, Unit.parent_code, Unit.path, Unit.depth, Unit.sort_key],
+        [Unit.name, Unit.level, Unit.kind, Unit.parent_code, Unit.path, Unit.depth, Unit.sort_key, Unit.serves],
         progress,
     )
     items = [

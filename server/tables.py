@@ -30,6 +30,8 @@ class Unit(Table, tablename="unit"):
     #: Working days a queued case may wait for a claim before the sweep escalates it.
     response_days = Integer(default=1)
     sort_key = Varchar(length=24, default="")
+    #: What the unit serves (hierarchy.serving): "individual", "enterprise" or both.
+    serves = JSON(default=["individual", "enterprise"])
 
 
 class Agent(Table, tablename="agent"):

@@ -117,6 +117,9 @@ class Workload(msgspec.Struct, kw_only=True):
     breached_total: int = 0
     about_to_breach: list[CaseBrief] = []
     about_to_breach_total: int = 0
+    #: Breached cases nobody can attend to: stranded, or held by an agent or queued at a
+    #: unit over capacity (or with no agent).
+    late_unattended: int = 0
     on_time_rate: float | None = None
 
 
@@ -302,6 +305,14 @@ async def workload(code: str, actor: Actor, now: datetime, sort: AgentSort = "ut
     agents = sort_agents(list(loads.values()), sort)
     # Over capacity, or cases and no active agent at all (utilisation is then unmeasurable).
     hot_units = [u for u in tally.own.values() if (u.utilisation or 0) > 1 or (u.open and not u.capacity)]
+    hot = {u.code for u in hot_units}
+    unattended = sum(
+        1
+        for _, c in breached
+        if (c["assignee_id"] in names and c["assignee_id"] not in active)  # stranded
+        or (c["assignee_id"] is None and c["owner_unit"] in hot)
+        or (c["assignee_id"] in loads and (loads[c["assignee_id"]].utilisation or 0) > 1)
+    )
     breached.sort(key=lambda t: t[0])
     soon_list.sort(key=lambda t: t[0])
     stranded.sort(key=lambda b: b.due_at)
@@ -318,6 +329,7 @@ async def workload(code: str, actor: Actor, now: datetime, sort: AgentSort = "ut
         breached_total=len(breached),
         about_to_breach=[_brief(c, now, names) for _, c in soon_list[:LIST_LIMIT]],
         about_to_breach_total=len(soon_list),
+        late_unattended=unattended,
         on_time_rate=rows[0].on_time_rate,
     )
 

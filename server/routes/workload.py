@@ -40,11 +40,11 @@ class WorkloadController(Controller):
     @post(
         "/plans",
         operation_id="createPlan",
-        summary="Compute and store a rebalancing plan for a subtree",
+        summary="Compute and store a rebalancing plan for a subtree (or for one agent's cases)",
         guards=[planners_only],
     )
     async def create_plan(self, request: Req, now: NowDep, data: JSONBody[plans.PlanCreate]) -> plans.PlanOut:
-        return await plans.create_plan(request.user.actor, data.unit, now)
+        return await plans.create_plan(request.user.actor, data.unit, now, data.agent)
 
     @get("/plans/{plan_id:int}", operation_id="getPlan", summary="One stored plan")
     async def get_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
@@ -54,7 +54,7 @@ class WorkloadController(Controller):
         "/plans/{plan_id:int}/apply",
         operation_id="applyPlan",
         status_code=200,
-        summary="Apply a plan's moves as handovers; cases changed since planning are skipped",
+        summary="Apply a plan's moves as handovers, each atomically; changed cases are skipped; resumable",
         guards=[planners_only],
     )
     async def apply_plan(self, request: Req, engine: EngineDep, now: NowDep, plan_id: FromPath[int]) -> plans.PlanOut:
