@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint bench clean catalogs compile-catalogs
+.PHONY: run test check lint bench clean deploy-tools catalogs compile-catalogs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/console.py
+
+## make deploy-tools: HAProxy and docker-compose from Debian's packages (as root), for the
+## deploy/ checks and the loopback cluster test; without them those tests skip (not under CI).
+deploy-tools:
+	@missing=""; \
+	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
+	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 clean:
 	rm -rf var .pytest_cache

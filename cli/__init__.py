@@ -24,6 +24,7 @@ COMMANDS = {
     "seed": "server.cli:seed",
     "worker": "server.cli:worker",
     "report": "server.cli:report",
+    "backup": "server.cli:backup",
 }
 
 SERVER_MISSING = N_("This command needs the server parts: pip install 'daiban[server]'")

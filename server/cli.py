@@ -1,15 +1,17 @@
-"""Server-side subcommands: serve, migrate, seed, worker, report."""
+"""Server-side subcommands: serve, migrate, seed, worker, report, backup."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import _
 from server import db, piccolo_conf
 from server.report_export import build_report, write_report
 from server.settings import Settings, load_settings
@@ -90,36 +92,83 @@ def seed(demo_cases: int) -> None:
 @click.command()
 @click.option("--host", default=None, help="Interface to bind (default DAIBAN_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default DAIBAN_PORT or 8000).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port; state lives in the database and Redis, so they act as one.",
+)
 @click.option("--no-migrate", is_flag=True, help="Do not run pending migrations first.")
-def serve(host: str | None, port: int | None, no_migrate: bool) -> None:
-    """Serve the HTTP API (OpenAPI at /schema)."""
+def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) -> None:
+    """Serve the HTTP API (OpenAPI at /schema, metrics at /metrics) on uvicorn with uvloop
+    and httptools. SIGTERM stops taking connections and lets requests in flight finish
+    (up to DAIBAN_SHUTDOWN_TIMEOUT seconds)."""
+    import os
+    import tempfile
+
     import uvicorn
 
-    from server.app import create_app
+    from server import logs
 
     settings = load_settings()
+    logs.configure(settings)
     if not no_migrate:
         run_with_db(settings, lambda: db.migrate(piccolo_conf.DB))
-    app = create_app(settings)
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each process writes its samples here; /metrics in any of them sums them all.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="daiban-metrics-")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,  # logging is ours (server.logs), in every process
+        access_log=False,  # the request line is server.observe's
+        proxy_headers=True,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
 
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Run the jobs already queued, then exit.")
 def worker(burst: bool) -> None:
     """Run background jobs from Redis (DAIBAN_REDIS_URL): the SLA sweep every minute,
-    the daily report at 07:00 Beijing time, notifications."""
-    import logging
-
-    from arq.worker import run_worker
-
-    from server.jobs.worker import worker_settings
+    the daily report at 07:00 Beijing time, notifications. Waits (one line, then retries
+    with backoff) while Redis or the database is away; quiet while idle."""
+    from server import logs
+    from server.jobs.runner import run
 
     settings = load_settings()
     if not settings.redis_url:
         raise click.UsageError("set DAIBAN_REDIS_URL; without Redis, daiban serve runs the jobs itself")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    run_worker(dict(worker_settings(settings)), burst=burst)
+    logs.configure(settings)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
+    run(settings, burst=burst)
+
+
+@click.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def backup(output: Path) -> None:
+    """Copy the live database to OUTPUT without stopping the API: SQLite's online backup
+    (restore: stop the API, put the file at DAIBAN_DATABASE_URL's path), or pg_dump's
+    custom format for PostgreSQL (restore: pg_restore --clean --if-exists -d URL OUTPUT)."""
+    from server.backup import BackupError
+    from server.backup import backup as take
+
+    settings = load_settings()
+    try:
+        result = take(settings, output)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_("Backed up the {engine} database to {path} ({size} bytes).").format(
+        engine=result.engine, path=result.path, size=result.bytes))
+    if result.cases is not None:
+        click.echo(_("Cases in the copy: {count}").format(count=result.cases))
 
 
 @click.command()

@@ -33,13 +33,19 @@ _MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 #: or that write SQL parameters and URLs (personal data) at debug level: warnings only.
 _QUIET = {
     name: logging.WARNING
-    for name in ("uvicorn.access", "arq.worker", "arq.jobs", "aiosqlite", "asyncpg", "httpx", "httpcore")
+    for name in ("uvicorn.access", "arq.worker", "arq.jobs", "aiosqlite", "asyncpg", "httpx", "httpcore", "piccolo")
 }
 
 
 def _mask(text: str) -> str:
     text = _RESIDENT_ID.sub(lambda m: m.group()[:6] + "*" * 8 + m.group()[-4:], text)
     return _MOBILE.sub(lambda m: m.group()[:3] + "****" + m.group()[-4:], text)
+
+
+def drop_color_message(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """uvicorn adds an ANSI-coloured copy of each message; the line has it once."""
+    event.pop("color_message", None)
+    return event
 
 
 def redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
@@ -79,6 +85,7 @@ def formatter(settings: Settings) -> structlog.stdlib.ProcessorFormatter:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            drop_color_message,
             redact,
             renderer,
         ],

@@ -52,7 +52,7 @@ JOB_DURATION = Histogram(
     "daiban_job_duration_seconds", "Background job run time", ["job"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
 )
-THROTTLE_HITS = Counter("daiban_throttle_hits", "Requests refused by a throttle", ["limit"])
+THROTTLE_HITS = Counter("daiban_throttle_hits", "Requests refused by a throttle (429), by route", ["route"])
 
 
 def record_push(result: PushResponse) -> dict[str, int]:

@@ -25,6 +25,7 @@ from server.jobs.observed import observed
 from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
 from server.jobs.report import daily_report
 from server.jobs.sweep import sla_sweep
+from server.logs import get_logger
 from server.settings import Settings
 
 log = logging.getLogger("daiban.jobs")
@@ -38,6 +39,10 @@ SCHEDULE: tuple[Scheduled, ...] = (
 )
 #: How long arq keeps a scheduled job's result (the daily report is read from it).
 KEEP_RESULT = {"daily_report": 7 * 24 * 3600}
+
+
+class DatabaseUnreachable(ConnectionError):
+    """The worker's database did not answer when it started."""
 
 
 class WorkerSettings(TypedDict, total=False):
@@ -73,9 +78,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx.setdefault("clock", lambda: datetime.now(UTC))
     if "engine" not in ctx:
         engine = db.connect(ctx["settings"])
-        await db.start(engine)
+        try:
+            await db.start(engine)
+        except OSError as exc:  # refused, unreachable, timed out: say which service is away
+            raise DatabaseUnreachable(str(exc)) from exc
         ctx["engine"] = engine
         ctx["owns_engine"] = True
+    get_logger("daiban.worker").info("worker.ready")  # Redis and the database both answered
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

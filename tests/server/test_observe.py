@@ -166,3 +166,14 @@ def test_redaction_masks_what_slips_through(settings: Settings) -> None:
     [line] = handler.lines
     assert "11010519491231002X" not in line and "13895512345" not in line
     assert "110105********002X" in line and "138****2345" in line
+
+
+async def test_throttled_sign_ins_are_counted(client: Client) -> None:
+    before = sample((await client.get("/metrics")).text, "daiban_throttle_hits_total", route="/api/v1/auth/token")
+    statuses = [
+        (await client.post("/api/v1/auth/token", json={"username": "dispatcher", "password": "wrong"})).status_code
+        for _ in range(7)
+    ]
+    assert statuses.count(429) >= 1
+    after = sample((await client.get("/metrics")).text, "daiban_throttle_hits_total", route="/api/v1/auth/token")
+    assert after - before == statuses.count(429)
