@@ -24,6 +24,20 @@ class CaseKind(enum.StrEnum):
     COMPLAINT = "complaint"
 
 
+class Source(enum.StrEnum):
+    """Where a matter came in (its channel)."""
+
+    VILLAGE = "village"  # 村级代办点
+    HALL = "hall"  # 政务服务大厅窗口
+    HOTLINE = "12345"  # 12345 政务服务便民热线
+    ONLINE = "online"  # 网上 (政务服务网, app)
+    BLOCKED = "blocked"  # 办不成事反映
+
+
+#: Working days a matter without a catalogue item (a complaint, a 12345 ticket) gets.
+NO_ITEM_DAYS = 5
+
+
 class Status(enum.StrEnum):
     QUEUED = "queued"
     IN_PROGRESS = "in_progress"
@@ -87,12 +101,12 @@ class Actor:
     def leads(self, unit_code: str) -> bool:
         """Whether this actor may act for ``unit_code`` as its lead.
 
-        County-level units and the city have named leads (and the dispatcher); towns and
-        villages have no lead role, so any of their agents acts for the unit.
+        County-level units and the city have named leads (and the dispatcher); towns,
+        villages and departments have no lead role, so any of their agents acts for the unit.
         """
         if self.unit_code != unit_code:
             return False
-        return self.role in LEAD_ROLES or self.level in (Level.TOWN, Level.VILLAGE)
+        return self.role in LEAD_ROLES or self.level in (Level.TOWN, Level.VILLAGE, Level.DEPARTMENT)
 
 
 SYSTEM_PATH = "/"
@@ -143,6 +157,9 @@ class CaseState:
     description: str = ""
     #: Files of the materials, by sha256 (see hierarchy.attachments).
     attachments: tuple[Mapping[str, Any], ...] = ()
+    source: str = Source.VILLAGE.value
+    #: What was reported back to the 12345 hotline, and when (its ``feedback`` step).
+    feedback: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

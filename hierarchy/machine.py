@@ -23,6 +23,7 @@ from hierarchy.cases import (
     CaseKind,
     CaseState,
     MaterialState,
+    Source,
     Status,
     can_see,
 )
@@ -57,6 +58,7 @@ class Action(enum.StrEnum):
     UPDATE = "update"
     ATTACH = "attach"
     DETACH = "detach"
+    FEEDBACK = "feedback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +359,7 @@ def _resolve(case: CaseState, actor: Actor, args: Mapping[str, Any], now: dateti
         raise _forbid("only the assignee can resolve a case")
     review = dict(case.review) if case.review and case.review.get("state") == "open" else None
     if review is not None and args.get("uphold") is True:
+        _require_feedback(case)
         review.update(state="upheld", reason=note, decided_at=now.isoformat())
         return {"status": Status.CLOSED, "review": review, "closed_at": now}
     deferred = [m.get("code") for m in case.materials if m.get("state") == MaterialState.DEFERRED]
@@ -375,10 +378,28 @@ def _origin_side(case: CaseState, actor: Actor) -> bool:
     return actor.id == case.created_by or actor.unit_code == case.origin_unit
 
 
+def _require_feedback(case: CaseState) -> None:
+    if case.source == Source.HOTLINE.value and case.feedback is None:
+        raise Conflict("case.feedback_required", "a 12345 case closes only after its feedback to 12345 is recorded")
+
+
+def _feedback(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
+    """反馈: what was reported back to the channel the matter came by (12345, a 办不成事
+    reflection …), once, after it is resolved. A 12345 case cannot close without it."""
+    note = _text(args, "note", required=True)
+    _require_status(case, "record feedback for", Status.RESOLVED)
+    if not (_origin_side(case, actor) or actor.role is Role.DISPATCHER):
+        raise _forbid("the unit that took the matter reports back to its channel")
+    if case.feedback is not None:
+        raise Conflict("case.feedback_given", "the feedback is already recorded")
+    return {"feedback": {"note": note, "at": now.isoformat(), "by": actor.id, "on_time": now <= case.due_at}}
+
+
 def _confirm(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
     _require_status(case, "confirm", Status.RESOLVED)
     if not (_origin_side(case, actor) or actor.id == case.assignee_id):
         raise _forbid("the origin agent records the applicant's feedback")
+    _require_feedback(case)
     rating = args.get("rating")
     if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
         raise InvalidInput("case.rating_invalid", "rating is 1 (非常不满意) to 5 (非常满意)", field="rating")
@@ -529,6 +550,7 @@ _RULES = {
     Action.UPDATE: _update,
     Action.ATTACH: _attach,
     Action.DETACH: _detach,
+    Action.FEEDBACK: _feedback,
 }
 
 #: Kinds that start in the city's queue: 办不成事 complaints go straight to the top.

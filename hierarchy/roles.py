@@ -13,6 +13,7 @@ class Role(enum.StrEnum):
     COUNTY_MEMBER = "county_member"
     COUNTY_LEAD = "county_lead"
     CITY_AGENT = "city_agent"
+    DEPARTMENT_AGENT = "department_agent"
     DISPATCHER = "dispatcher"
     ADMIN = "admin"
 
@@ -23,6 +24,7 @@ AGENT_ROLE = {
     Level.TOWN: Role.TOWN_AGENT,
     Level.COUNTY: Role.COUNTY_MEMBER,
     Level.CITY: Role.CITY_AGENT,
+    Level.DEPARTMENT: Role.DEPARTMENT_AGENT,
 }
 
 #: Roles that lead a unit: they may return, dispatch and approve for it.

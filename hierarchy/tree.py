@@ -19,6 +19,9 @@ class Level(enum.StrEnum):
     COUNTY = "county"
     TOWN = "town"
     VILLAGE = "village"
+    #: A 职能部门 under the city or a county: cases are dispatched to it and returned from
+    #: it, but it is no step of the escalation chain and no part of the seeded tree.
+    DEPARTMENT = "department"
 
     @property
     def depth(self) -> int:
@@ -151,6 +154,8 @@ def build_tree(rows: Iterable[UnitRow]) -> Tree:
     for row in units.values():
         if row.level is Level.CITY:
             continue
+        if row.level is Level.DEPARTMENT:
+            raise _invalid(row, "departments are added beside the tree, not in it")
         parent = units.get(row.parent_code or "")
         if parent is None:
             raise _invalid(row, f"parent {row.parent_code} does not exist")

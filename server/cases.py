@@ -15,10 +15,12 @@ import msgspec
 from hierarchy.breaches import is_overdue
 from hierarchy.calendar import TZ
 from hierarchy.cases import (
+    NO_ITEM_DAYS,
     OPEN_VALUES,
     Actor,
     CaseKind,
     CaseState,
+    Source,
     Status,
     base_priority,
     can_see,
@@ -90,6 +92,8 @@ def to_state(row: Mapping[str, Any]) -> CaseState:
         title=row["title"],
         description=row["description"],
         attachments=tuple(row.get("attachments") or ()),
+        source=row.get("source") or Source.VILLAGE.value,
+        feedback=row.get("feedback"),
     )
 
 
@@ -99,7 +103,7 @@ def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in changes.items():
         if isinstance(value, datetime):
             out[name] = utc(value)
-        elif name in ("sla_events", "materials", "holders", "extension", "review", "attachments"):
+        elif name in ("sla_events", "materials", "holders", "extension", "review", "attachments", "feedback"):
             out[name] = _json_ready(value)
         elif isinstance(value, enum.Enum):
             out[name] = value.value
@@ -215,26 +219,35 @@ def new_case_values(
     """
     if actor.id is None or actor.role is Role.ADMIN:
         raise InvalidInput("case.creator_invalid", "cases are taken by agents", field="actor")
-    if item is None:
+    no_item = data.kind is CaseKind.COMPLAINT or data.source is Source.HOTLINE
+    if item is None and (data.item_code or not no_item):
         raise InvalidInput("item.unknown", f"no item with code {data.item_code}", field="item_code")
+    ticket = check_text(data.ticket_no, "ticket_no", limit=40) or None
+    if data.source is Source.HOTLINE and ticket is None:
+        raise InvalidInput("case.ticket_no_required", "a 12345 matter carries its ticket number", field="ticket_no")
     applicant = check_applicant(data.applicant)
-    title = check_text(data.title, "title", limit=MAX_TITLE) or item["name"]
+    title = check_text(data.title, "title", limit=MAX_TITLE, required=item is None) or (item or {})["name"]
+    promised_days = item["promised_days"] if item else NO_ITEM_DAYS
     if "\x00" in data.description:
         raise InvalidInput("case.description_invalid", "text cannot hold a NUL character", field="description")
     if data.kind is CaseKind.PROJECT_ISSUE and data.project is None:
         raise InvalidInput("case.project_required", "a project issue names its project", field="project")
+    if data.kind is CaseKind.PROJECT_ISSUE and data.applicant.type != "firm":
+        raise InvalidInput(
+            "case.enterprise_required", "a project issue is raised for an enterprise", field="applicant.type"
+        )
     if data.kind in STARTS_AT_CITY:
         owner, status, assignee = city, Status.QUEUED, None
     else:
         # The agent who takes the matter holds it from the start (they collect materials
         # and hand it up); the SLA clock starts now, at acceptance, not at a claim.
         owner, status, assignee = origin, Status.IN_PROGRESS, actor.id
-    sla = compute_sla(now, item["promised_days"], origin["open_weekends"], ())
+    sla = compute_sla(now, promised_days, origin["open_weekends"], ())
     groups = [g.value for g in data.groups]
     return dict(
         id=data.id,
         kind=data.kind.value,
-        item_code=item["code"],
+        item_code=item["code"] if item else "",
         title=title,
         description=data.description,
         applicant=applicant,
@@ -249,10 +262,10 @@ def new_case_values(
         assignee_id=assignee,
         status=status.value,
         priority=base_priority(data.kind, data.service_mode, groups),
-        materials=[{**m, "state": "missing"} for m in item["materials"]],
+        materials=[{**m, "state": "missing"} for m in item["materials"]] if item else [],
         accepted_at=utc(now),
         due_at=utc(sla.due_at),
-        promised_days=item["promised_days"],
+        promised_days=promised_days,
         open_weekends=origin["open_weekends"],
         sla_events=[],
         queued_at=utc(now),
@@ -273,6 +286,9 @@ def new_case_values(
         closed_at=None,
         flags={},
         attachments=[],
+        source=data.source.value,
+        ticket_no=ticket,
+        feedback=None,
     )
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from hierarchy.calendar import local_date
-from hierarchy.cases import CaseKind, Status
+from hierarchy.cases import CaseKind, Source, Status
 from hierarchy.errors import NotFound
 from hierarchy.tree import Level
 from server.reports import Report, ReportRow, summary
@@ -66,6 +66,9 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "first_mean_rating": lambda r: _num(r.first_mean_rating, 2),
     **{f"status_{s.value}": _count("by_status", s.value) for s in Status},
     **{f"kind_{k.value}": _count("by_kind", k.value) for k in CaseKind},
+    **{f"source_{s.value}": _count("by_source", s.value) for s in Source},
+    "hotline_feedback": lambda r: r.hotline_feedback,
+    "hotline_feedback_on_time_pct": lambda r: _pct(r.hotline_feedback_on_time_rate),
 }
 
 #: Columns printed as decimal strings; the workbook stores them as numbers.

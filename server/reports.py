@@ -10,7 +10,9 @@ a child. ``agents`` has the work of each agent of the subtree over the period.
 Three populations, chosen so that a child's figures always add up into its parent's:
 
 - **Cases taken** in the subtree (origin unit inside it) and accepted in the period:
-  counts by status, kind and item; open and overdue; on-time resolution rate
+  counts by status, kind, item and source (channel: village point, hall window, 12345,
+  online, 办不成事); open and overdue; the 12345 on-time feedback rate (feedback recorded
+  no later than the due time, among 12345 matters resolved); on-time resolution rate
   (resolved no later than the due time, among those resolved); reopen rate (reopened
   at least once, among those ever resolved); escalation rate (escalated at least once);
   bad-rating fix rate (reviews fixed, among bad ratings); overdue 容缺 deferrals (flagged
@@ -41,7 +43,7 @@ import msgspec
 
 from hierarchy.breaches import is_overdue, on_time, rate
 from hierarchy.calendar import TZ
-from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Status
+from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Source, Status
 from hierarchy.errors import InvalidInput, NotFound
 from hierarchy.tree import Level, in_subtree
 from server.cases import utc
@@ -92,6 +94,12 @@ class ReportRow(msgspec.Struct, kw_only=True):
     held_resolved: int = 0
     held_on_time: int = 0
     held_on_time_rate: float | None = None
+    #: Cases per channel (hierarchy.cases.Source); for 12345: feedback given, on time, rate.
+    by_source: dict[str, int] = {}
+    hotline_resolved: int = 0
+    hotline_feedback: int = 0
+    hotline_feedback_on_time: int = 0
+    hotline_feedback_on_time_rate: float | None = None
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -118,6 +126,7 @@ class _Acc:
     status: Tally[str] = field(default_factory=Tally)
     kind: Tally[str] = field(default_factory=Tally)
     item: Tally[str] = field(default_factory=Tally)
+    source: Tally[str] = field(default_factory=Tally)
     rating: Tally[int] = field(default_factory=Tally)
     first_rating: Tally[int] = field(default_factory=Tally)
     ever_resolved: int = 0
@@ -184,7 +193,7 @@ async def _cases(path: str, lo: datetime, hi: datetime, now: datetime, rows_for:
     columns = (
         Case.id, Case.kind, Case.item_code, Case.status, Case.origin_path, Case.due_at, Case.resolved_at,
         Case.escalations, Case.reopens, Case.rating, Case.review, Case.materials, Case.flags,
-        Case.accepted_at, Case.promised_days, Case.open_weekends, Case.sla_events,
+        Case.accepted_at, Case.promised_days, Case.open_weekends, Case.sla_events, Case.source, Case.feedback,
     )  # fmt: skip
     window = under(Case.origin_path, path) & (Case.accepted_at >= lo) & (Case.accepted_at < hi)
     async for batch in case_batches(columns, window, BATCH):
@@ -199,6 +208,12 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
     acc.status[status.value] += 1
     acc.kind[case["kind"]] += 1
     acc.item[case["item_code"]] += 1
+    acc.source[case["source"]] += 1
+    if case["source"] == Source.HOTLINE.value:
+        feedback = case["feedback"] or {}
+        row.hotline_resolved += case["resolved_at"] is not None or bool(feedback)
+        row.hotline_feedback += bool(feedback)
+        row.hotline_feedback_on_time += bool(feedback.get("on_time"))
     if status in OPEN_STATUSES:
         row.open += 1
         row.overdue_open += is_overdue(case, now)
@@ -230,6 +245,9 @@ def _finish(acc: _Acc) -> ReportRow:
     row.by_status = {s.value: acc.status[s.value] for s in Status}
     row.by_kind = {k.value: acc.kind[k.value] for k in CaseKind}
     row.by_item = dict(sorted(acc.item.items()))
+    row.by_source = {s.value: acc.source[s.value] for s in Source}
+    # On-time feedback among the 12345 matters that are due one (resolved, or fed back).
+    row.hotline_feedback_on_time_rate = rate(row.hotline_feedback_on_time, row.hotline_resolved)
     row.ratings = {str(r): acc.rating[r] for r in range(1, 6)}
     row.mean_rating = _mean(acc.rating)
     row.first_ratings = {str(r): acc.first_rating[r] for r in range(1, 6)}

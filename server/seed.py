@@ -8,9 +8,11 @@ from typing import Any, TypeVar
 from piccolo.columns import Column
 from piccolo.table import Table
 
+from hierarchy.roles import Role
 from hierarchy.serving import EVERYONE, default_serves
-from hierarchy.tree import KIND_ORDER, Tree, build_tree
+from hierarchy.tree import KIND_ORDER, Level, Tree, build_tree
 from seeds.catalogue import load_items
+from seeds.departments import departments
 from seeds.network import demo_agents, load_units
 from server.security import hash_password
 from server.tables import Agent, Item, Unit
@@ -48,6 +50,28 @@ def unit_rows(tree: Tree) -> list[Unit]:
     return rows
 
 
+def department_rows(tree: Tree) -> list[Unit]:
+    """The city's and the counties' departments, each a leaf under its parent (sorted last)."""
+    rows = []
+    for dept in departments(list(tree.units.values())):
+        parent = tree.units[dept.parent_code]
+        rows.append(
+            Unit(
+                code=dept.code,
+                name=dept.name,
+                level=Level.DEPARTMENT.value,
+                kind=None,
+                parent_code=dept.parent_code,
+                path=f"{tree.paths[dept.parent_code]}{dept.code}/",
+                depth=parent.level.depth + 1,
+                open_weekends=False,
+                response_days=1,
+                sort_key=f"9{dept.code}",
+            )
+        )
+    return rows
+
+
 async def upsert(
     table: type[T],
     rows: Sequence[T],
@@ -71,7 +95,7 @@ async def upsert(
 async def seed_network(demo_password: str, progress: Progress | None = None) -> dict[str, Any]:
     """Units, items and demo agents. Existing agents keep their passwords and settings."""
     tree = build_tree(load_units())
-    units = unit_rows(tree)
+    units = unit_rows(tree) + department_rows(tree)
     await upsert(
         Unit,
         units,
@@ -122,6 +146,20 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
             skills=[],
         )
         for a in demo_agents(list(tree.units.values()))
+    ] + [
+        Agent(
+            username=f"a{u.code}{suffix}",
+            name=f"{u.name}代办员{suffix and '二'}",
+            unit_code=u.code,
+            role=Role.DEPARTMENT_AGENT.value,
+            password_hash=hashed,
+            active=True,
+            capacity=20,
+            skills=[],
+        )
+        for u in units
+        if u.level == Level.DEPARTMENT.value
+        for suffix in ("", "-2")
     ]
     await upsert(Agent, agents, Agent.username, None, progress)
     return {"units": len(units), "items": len(items), "agents": len(agents)}

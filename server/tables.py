@@ -121,6 +121,11 @@ class Case(Table, tablename="case_file"):
     flags = JSON(default={})
     #: Files of the case's materials: ``{sha256, material, name, media_type, size, added_by, added_at}``.
     attachments = JSON(default=[])
+    #: The channel it came in by (hierarchy.cases.Source) and, from 12345, its ticket number.
+    source = Varchar(length=16, default="village", index=True)
+    ticket_no = Varchar(length=40, null=True, default=None, index=True)
+    #: What was reported back to 12345 and when (the ``feedback`` step).
+    feedback = JSON(null=True, default=None)
 
 
 class CaseEvent(Table, tablename="case_event"):

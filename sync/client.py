@@ -76,6 +76,7 @@ def state_of(case: Case) -> CaseState:
         queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
         review=case.review, escalations=case.escalations, returns=case.returns, reopens=case.reopens,
         title=case.title, description=case.description, attachments=tuple(case.attachments),
+        source=case.source, feedback=case.feedback,
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from hierarchy.cases import CaseKind, Group, ServiceMode, Status
+from hierarchy.cases import CaseKind, Group, ServiceMode, Source, Status
 
 
 class Applicant(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -35,7 +35,8 @@ class ProjectRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: CaseKind = CaseKind.SERVICE
-    item_code: str
+    #: The catalogue item; a complaint or a 12345 matter may have none.
+    item_code: str = ""
     title: str = ""
     description: str = ""
     applicant: Applicant
@@ -44,6 +45,9 @@ class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     project: ProjectRef | None = None
     #: When the device took the matter; the server accepts it at first sync.
     taken_at: datetime | None = None
+    #: The channel it came in by; a 12345 matter carries its ticket number.
+    source: Source = Source.VILLAGE
+    ticket_no: str | None = None
 
 
 class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -127,6 +131,9 @@ class Case(msgspec.Struct, kw_only=True):
     last_from_path: str | None = None
     queued_at: datetime | None = None
     attachments: list[dict[str, Any]] = []
+    source: str = Source.VILLAGE.value
+    ticket_no: str | None = None
+    feedback: dict[str, Any] | None = None
 
 
 class Attachment(msgspec.Struct, kw_only=True):

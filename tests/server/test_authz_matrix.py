@@ -62,6 +62,7 @@ MATRIX: dict[str, tuple[str, dict[str, Any], set[str]]] = {
     "reopen": ("R", {"reason": "申请人反映未办完"}, {"village_agent"}),
     "cancel": ("Q", {"reason": "申请人撤回"}, {"village_agent", "dispatcher"}),
     "update": ("P", {"title": "新生儿出生一件事（补正）"}, {"town_agent", "village_agent"}),
+    "feedback": ("R", {"note": "已向反映人反馈办理结果"}, {"village_agent", "dispatcher"}),
 }  # fmt: skip
 
 MASKED_ID = re.compile(r"^\d{6}\*{8}[\dX]{4}$")

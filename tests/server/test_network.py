@@ -9,6 +9,8 @@ from importlib import resources
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from seeds.departments import department_names
+
 Client = AsyncTestClient[Litestar]
 
 
@@ -21,7 +23,10 @@ def kept_from_seed() -> int:
 async def test_city_has_the_five(client: Client) -> None:
     r = await client.get("/api/v1/units/640500/children")
     assert r.status_code == 200
-    kids = r.json()
+    # The five county-level units first, then the city's departments (职能部门).
+    kids = [k for k in r.json() if k["level"] == "county"]
+    assert r.json()[: len(kids)] == kids
+    assert {k["level"] for k in r.json()[len(kids) :]} == {"department"}
     assert [k["kind"] for k in kids] == ["district", "county", "county", "park", "zone"]
     assert {k["name"] for k in kids} == {"沙坡头区", "中宁县", "海原县", "中卫工业园区", "海兴开发区"}
     assert all(k["level"] == "county" and k["parent_code"] == "640500" for k in kids)
@@ -37,14 +42,16 @@ async def test_unit_count_is_one_plus_five_plus_n(client: Client) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(codes) == len(set(codes)) == 1 + 5 + kept_from_seed()
+    departments = 6 * len(department_names())  # the city's and each county's
+    assert len(codes) == len(set(codes)) == 1 + 5 + kept_from_seed() + departments
     assert 1 + 5 + kept_from_seed() == 561
 
 
 async def test_park_and_zone_sit_under_the_city_without_placeholders(client: Client) -> None:
     park = (await client.get("/api/v1/units/640502401")).json()
     assert park["path"] == "/640500/640502401/"
-    assert (await client.get("/api/v1/units/640502401/children")).json() == []
+    kids = (await client.get("/api/v1/units/640502401/children")).json()
+    assert {k["level"] for k in kids} == {"department"}  # no towns, only its departments
     assert (await client.get("/api/v1/units/640522406498")).status_code == 404
 
 
