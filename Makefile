@@ -39,12 +39,13 @@ check: $(STAMP) compile-catalogs
 	$(BIN)/mypy hierarchy sync server seeds cli console tools/catalogs.py
 	$(BIN)/daiban migrate --check
 
-## make bench: every benchmark (PostgreSQL for all but the console); each prints its ratio
+## make bench: every benchmark (PostgreSQL for all but the console and uploads); each prints its ratio
 bench: $(STAMP)
 	$(BIN)/python bench/hierarchy.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/console.py
+	$(BIN)/python bench/upload.py
 
 ## make deploy-tools: HAProxy and docker-compose from Debian's packages (as root), for the
 ## deploy/ checks and the loopback cluster test; without them those tests skip (not under CI).

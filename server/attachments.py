@@ -45,25 +45,32 @@ class ChecksumMismatch(Conflict):
     status = 460
 
 
-def _prepare(data: bytes, expected: str) -> tuple[str, bytes, bytes | None, str]:
+def _prepare(data: bytes, expected: str, digest: str | None) -> tuple[str, bytes, bytes | None, str]:
     """Hash, sniff and clean (CPU work, run off the event loop)."""
-    actual = hashlib.sha256(data).hexdigest()
+    actual = digest or hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ChecksumMismatch(
             "upload.sha256_mismatch", "the bytes received do not hash to the announced sha256", expected=expected
         )
     media_type, _ = check_file(sniff(data), len(data))
     stored, thumb = clean(data, media_type)
-    return media_type, stored, thumb, hashlib.sha256(stored).hexdigest()
+    # A PDF is stored as it came: its content hash is the one just checked.
+    content_sha = actual if stored is data else hashlib.sha256(stored).hexdigest()
+    return media_type, stored, thumb, content_sha
 
 
-async def finish(store: BlobStore, upload: Mapping[str, Any], data: bytes, now: datetime) -> dict[str, Any]:
-    """Turn a complete upload's bytes into a verified blob (or find it already there)."""
+async def finish(
+    store: BlobStore, upload: Mapping[str, Any], data: bytes, now: datetime, *, digest: str | None = None
+) -> dict[str, Any]:
+    """Turn a complete upload's bytes into a verified blob (or find it already there).
+
+    ``digest``: the sha256 of ``data`` when the caller hashed it as it arrived.
+    """
     sha = str(upload["sha256"])
     existing = await Blob.select().where(Blob.sha256 == sha).first()
     if existing is not None:
         return existing
-    media_type, stored, thumb, content_sha = await asyncio.to_thread(_prepare, data, sha)
+    media_type, stored, thumb, content_sha = await asyncio.to_thread(_prepare, data, sha, digest)
     if not await store.exists(file_key(content_sha)):
         await store.put(file_key(content_sha), stored)
     if thumb is not None and not await store.exists(thumb_key(content_sha)):

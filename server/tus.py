@@ -36,8 +36,10 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination"
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 OFFSET_TYPE = "application/offset+octet-stream"
-#: Bytes kept in memory before they are written as a part (a PATCH may carry the whole file).
-PART_BYTES = 8 * 1024 * 1024
+#: A PATCH body is kept in memory (at most a whole file: Tus-Max-Size) and written once at
+#: the end: as a part, or, when it completes the upload, straight into its final place.
+#: Only a body cut off midway, or one past this size, is written as it arrives.
+PART_BYTES = MAX_FILE_BYTES
 
 Req = Request[Principal, Any, Any]
 
@@ -176,6 +178,8 @@ class UploadController(Controller):
         store: BlobStore = request.app.state.store
         buffer = bytearray()
         complete = False
+        # Hashed as it arrives when this PATCH carries the file from its first byte.
+        whole = hashlib.sha256() if row["offset"] == 0 else None
         while True:
             message = await request.receive()
             if message["type"] == "http.disconnect":
@@ -185,11 +189,14 @@ class UploadController(Controller):
             if row["offset"] + len(buffer) + len(chunk) > row["length"]:
                 raise TooLarge("upload.beyond_length", "more bytes than Upload-Length", length=row["length"])
             buffer += chunk
+            if whole is not None:
+                whole.update(chunk)
             if checksum is not None:
                 checksum[0].update(chunk)
             elif len(buffer) >= PART_BYTES and row["offset"] + len(buffer) < row["length"]:
                 row = await _save_part(store, row, bytes(buffer))
                 buffer.clear()
+                whole = None
             if not message.get("more_body", False):
                 complete = True
                 break
@@ -199,7 +206,7 @@ class UploadController(Controller):
             if checksum[0].digest() != checksum[1]:
                 raise attachments.ChecksumMismatch("upload.checksum_mismatch", "the chunk does not match its checksum")
         if row["offset"] + len(buffer) == row["length"]:
-            await _finish(store, row, bytes(buffer), request)
+            await _finish(store, row, bytes(buffer), request, whole.hexdigest() if whole else None)
             return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["length"])}))
         if buffer:
             row = await _save_part(store, row, bytes(buffer))
@@ -227,11 +234,11 @@ async def _drop_parts(store: BlobStore, row: Mapping[str, Any]) -> None:
         await store.delete(str(part["key"]))
 
 
-async def _finish(store: BlobStore, row: dict[str, Any], tail: bytes, request: Req) -> None:
+async def _finish(store: BlobStore, row: dict[str, Any], tail: bytes, request: Req, digest: str | None) -> None:
     pieces = [await store.get(str(p["key"])) for p in row["parts"]]
-    data = b"".join([*pieces, tail])
+    data = b"".join([*pieces, tail]) if pieces else tail
     try:
-        await attachments.finish(store, row, data, request.app.state.clock())
+        await attachments.finish(store, row, data, request.app.state.clock(), digest=digest)
     except attachments.ChecksumMismatch:
         # Start again from zero: which byte went wrong cannot be known.
         await Upload.update({Upload.offset: 0, Upload.parts: []}).where(Upload.id == row["id"])

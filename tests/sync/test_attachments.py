@@ -31,6 +31,7 @@ from hierarchy.errors import DaibanError
 from server.settings import Settings
 from server.storage import open_store
 from sync.client import SyncClient
+from sync.wire import Case
 
 VILLAGE = "a640502100002"
 TOWN = "a640502100"
@@ -87,6 +88,12 @@ async def sync_until_done(client: SyncClient, tries: int = 40) -> Any:
 def town_get(url: str, path: str) -> httpx.Response:
     token = httpx.post(url + "/api/v1/auth/token", json={"username": TOWN, "password": "demo"}).json()
     return httpx.get(url + path, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
+
+
+def mine(client: SyncClient, case_id: Any) -> Case:
+    case = client.case(case_id)
+    assert case is not None
+    return case
 
 
 def new_case() -> dict[str, Any]:
@@ -151,7 +158,7 @@ async def test_photos_taken_offline_reach_the_town_through_a_faulty_network(
             shas.append(hashlib.sha256(path.read_bytes()).hexdigest())
             village.attach(case.id, ("birth-medical-certificate", "parents-id-cards", "other")[n], path)
         # Offline: the case shows its three files at once, each kept on the device.
-        assert [a["sha256"] for a in village.case(case.id).attachments] == shas
+        assert [a["sha256"] for a in mine(village, case.id).attachments] == shas
         assert all(village.files.has(s) for s in shas)
 
         proxy.set_faults(**{"pass": 0.5, "drop_before": 0.15, "drop_after": 0.15, "drop_mid": 0.1, "delay": 0.1})
@@ -170,7 +177,7 @@ async def test_photos_taken_offline_reach_the_town_through_a_faulty_network(
         town = device(tmp_path / "t.sqlite")
         await town.init(proxy.url, TOWN, "demo", "镇中心")
         await sync_until_done(town)
-        assert [a["sha256"] for a in town.case(case.id).attachments] == shas
+        assert [a["sha256"] for a in mine(town, case.id).attachments] == shas
         assert all(town.files.thumb_path(s).exists() and not town.files.has(s) for s in shas)
         saved = await town.files.fetch(town.transport, str(case.id), shas[0])
         assert Image.open(saved).size == (800, 600)
@@ -216,7 +223,7 @@ async def test_device_killed_mid_upload_loses_nothing(server: str, sqlite_settin
         assert report.uploaded == 1 and report.applied == 2
         ups = await fetch(sqlite_settings.database_url, "SELECT done FROM upload WHERE sha256 = ?", sha)
         assert ups == [(1,)]  # the same upload, continued from where the killed device left it
-        assert [a["sha256"] for a in village.case(case.id).attachments] == [sha]
+        assert [a["sha256"] for a in mine(village, case.id).attachments] == [sha]
         r = town_get(server, f"/api/v1/cases/{case.id}/attachments/{sha}")
         assert hashlib.sha256(r.content).hexdigest() == sha
         await village.close()
