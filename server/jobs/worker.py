@@ -19,6 +19,7 @@ from arq.typing import WorkerCoroutine
 from hierarchy.calendar import TZ
 from server import db
 from server.db import Database
+from server.jobs.attachments import attachment_cleanup
 from server.jobs.gauges import case_gauges
 from server.jobs.notify import notify_agents
 from server.jobs.observed import observed
@@ -31,11 +32,13 @@ from server.settings import Settings
 log = logging.getLogger("daiban.jobs")
 
 _SWEEP, _REPORT, _GAUGES = observed(sla_sweep), observed(daily_report), observed(case_gauges)
-FUNCTIONS: tuple[JobFunction, ...] = (_SWEEP, _REPORT, _GAUGES, observed(notify_agents))
+_FILES = observed(attachment_cleanup)
+FUNCTIONS: tuple[JobFunction, ...] = (_SWEEP, _REPORT, _GAUGES, observed(notify_agents), _FILES)
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled(_SWEEP),  # every minute, at second 0
     Scheduled(_REPORT, hour=7, minute=0),
     Scheduled(_GAUGES, second=30),  # every minute, between sweeps
+    Scheduled(_FILES, minute=17, second=15),  # hourly
 )
 #: How long arq keeps a scheduled job's result (the daily report is read from it).
 KEEP_RESULT = {"daily_report": 7 * 24 * 3600}

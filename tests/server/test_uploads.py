@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ from PIL import ExifTags, Image
 from stores import s3_endpoint, store_settings  # noqa: F401  (fixtures)
 
 from hierarchy.attachments import MAX_FILE_BYTES
+from server import db
 from server.app import create_app
+from server.attachments import GRACE
+from server.jobs.attachments import attachment_cleanup
 from server.settings import Settings
 from server.storage import open_store
 
@@ -235,3 +239,37 @@ async def test_limits(api: Client) -> None:
     assert r.status_code == 413 and r.json()["code"] == "attachment.file_too_large"
     r = await api.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": "10"})
     assert r.status_code == 422 and r.json()["code"] == "upload.sha256_required"
+
+
+async def test_cleanup_job_removes_what_no_case_lists(store_settings: Settings) -> None:  # noqa: F811
+    async with AsyncTestClient(app=create_app(store_settings)) as api:
+        h = await headers(api, VILLAGE)
+        kept, dropped = pdf_bytes(5000), pdf_bytes(6000)
+        kept_sha, dropped_sha = await upload(api, h, kept), await upload(api, h, dropped)
+        case_id = await new_case(api, h)
+        assert (await attach(api, h, case_id, kept_sha)).status_code == 200
+        half = pdf_bytes(9000)
+        url = (await create(api, h, half)).headers["location"]
+        assert (await patch(api, h, url, 0, half[:4000])).status_code == 204
+    store = open_store(store_settings)
+    assert len(await store.keys("files/")) == 2 and len(await store.keys("parts/")) == 1
+
+    # The job as the worker runs it, on this loop's own connection to the database.
+    engine = db.connect(store_settings)
+    await db.start(engine)
+    try:
+        soon = datetime.now(UTC) + timedelta(hours=1)
+        assert await attachment_cleanup({"settings": store_settings, "clock": lambda: soon}) == {
+            "uploads": 0, "blobs": 0, "files": 0}  # fmt: skip
+        later = datetime.now(UTC) + GRACE + timedelta(minutes=5)
+        removed = await attachment_cleanup({"settings": store_settings, "clock": lambda: later})
+    finally:
+        await db.stop(engine)
+    assert removed == {"uploads": 3, "blobs": 1, "files": 1}
+    assert await store.keys("parts/") == []
+    assert len(await store.keys("files/")) == 1
+    async with AsyncTestClient(app=create_app(store_settings)) as api:
+        h = await headers(api, VILLAGE)
+        assert (await api.get(f"/api/v1/cases/{case_id}/attachments/{kept_sha}", headers=h)).status_code == 200
+        assert (await api.head(url, headers={**h, **TUS})).status_code == 404
+    assert dropped_sha != kept_sha
