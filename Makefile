@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/signin.py
 
 ## make deploy-tools: HAProxy and docker-compose from Debian's packages (as root), for the
 ## deploy/ checks and the loopback cluster test; without them those tests skip (not under CI).

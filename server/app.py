@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from server import db, logs
-from server.auth import PUBLIC_PATHS, BearerAuth, LoginThrottle
+from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint
@@ -30,9 +30,11 @@ from server.routes.notifications import NotificationController
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
+from server.security import hash_limiter
 from server.settings import Settings, load_settings
 from server.storage import open_store
 from server.tus import UploadController
+from server.throttle import Limits, SignInThrottle, open_storage
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Litestar:
@@ -50,6 +52,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # worker's timetable when settings.embedded_jobs.
         app.state.jobs = await open_queue(settings, engine, app.state.clock)
         app.state.redis = getattr(app.state.jobs, "pool", None)  # /ready pings it when there is one
+        # Sign-in windows are shared through Redis by every process when there is one.
+        app.state.throttle = SignInThrottle(
+            open_storage(settings.redis_url),
+            Limits(settings.login_limits_account, settings.login_limits_username, settings.login_limits_address),
+        )
+        app.state.hash_limiter = hash_limiter()
         try:
             yield
         finally:
@@ -82,7 +90,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app.state.engine = engine
     app.state.store = open_store(settings)
     app.state.clock = clock or (lambda: datetime.now(UTC))
-    app.state.throttle = LoginThrottle(settings.login_attempts_per_minute)
     return app
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
@@ -16,8 +15,9 @@ from hierarchy.cases import Actor
 from hierarchy.errors import RateLimited, Unauthorized
 from hierarchy.roles import Role
 from hierarchy.tree import Level
-from server.security import new_token, token_digest, verify_password
+from server.security import check_password, hashing_busy, new_token, token_digest
 from server.tables import Agent, Token, Unit
+from server.throttle import SignInThrottle
 
 PUBLIC_PATHS = [
     r"^/health$",
@@ -85,46 +85,23 @@ class BearerAuth(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=principal.token_digest)
 
 
-class LoginThrottle:
-    """Failed sign-ins per username in a sliding minute (per API process).
-
-    Several API replicas each keep their own window, so the effective limit is
-    ``limit × replicas``; still enough to stop password guessing at speed.
-    """
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self.failures: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def check(self, username: str) -> None:
-        now = time.monotonic()
-        q = self.failures[username]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        if len(q) >= self.limit:
-            raise RateLimited(
-                "auth.rate_limited",
-                "too many failed sign-ins; wait a minute",
-                retry_after=int(self.window - (now - q[0])) + 1,
-            )
-
-    def failed(self, username: str) -> None:
-        self.failures[username].append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        self.failures.pop(username, None)
-
-
-async def sign_in(username: str, password: str, ttl: timedelta, throttle: LoginThrottle) -> tuple[str, datetime, int]:
-    throttle.check(username)
+async def sign_in(
+    username: str, password: str, ttl: timedelta, throttle: SignInThrottle, address: str,
+    limiter: anyio.CapacityLimiter | None = None,
+) -> tuple[str, datetime, int]:
+    """A fresh token for ``username``; every refusal costs the same time whether it exists or not."""
+    await throttle.attempt(address, username)
+    if limiter is not None and hashing_busy(limiter):
+        throttle.on_throttled("busy")
+        raise RateLimited("auth.busy", "登录请求过多，请稍后再试", retry_after=1)
     agent = await Agent.select(Agent.id, Agent.password_hash, Agent.active).where(Agent.username == username).first()
-    if agent is None or not verify_password(password, agent["password_hash"]):
-        throttle.failed(username)
+    ok = await check_password(password, agent["password_hash"] if agent else None, limiter)
+    if agent is None or not ok:
+        await throttle.failed(address, username)
         raise Unauthorized("auth.invalid_credentials", "wrong username or password")
     if not agent["active"]:
         raise Unauthorized("auth.agent_disabled", "this agent is disabled")
-    throttle.succeeded(username)
+    await throttle.succeeded(address, username)
     token, digest = new_token()
     now = datetime.now(UTC)
     await Token.insert(

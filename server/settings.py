@@ -20,7 +20,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_body_bytes: int = 2 * 1024 * 1024
     max_sync_batch: int = 500
     sync_page_size: int = 200
-    login_attempts_per_minute: int = 5
+    #: Sign-in windows in `limits` notation (see server.throttle): per username and address
+    #: (growing delays), per username from anywhere, per address across usernames.
+    login_limits_account: str = "5/minute;10/10 minutes;20/hour"
+    login_limits_username: str = "50/hour"
+    login_limits_address: str = "60/minute;600/hour"
     #: Run the SLA sweep and other jobs in-process when no Redis is configured.
     embedded_jobs: bool = True
     #: Logs: "json" (production), "console" (a person reading a terminal) or "auto" (console on a tty).
@@ -64,6 +68,9 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_S3_REGION": ("s3_region", str),
     "DAIBAN_S3_ACCESS_KEY_ID": ("s3_access_key_id", str),
     "DAIBAN_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", str),
+    "DAIBAN_LOGIN_LIMITS_ACCOUNT": ("login_limits_account", str),
+    "DAIBAN_LOGIN_LIMITS_USERNAME": ("login_limits_username", str),
+    "DAIBAN_LOGIN_LIMITS_ADDRESS": ("login_limits_address", str),
     "DAIBAN_EMBEDDED_JOBS": ("embedded_jobs", lambda v: v.lower() in ("1", "true", "yes")),
     "DAIBAN_LOG_FORMAT": ("log_format", str),
     "DAIBAN_LOG_LEVEL": ("log_level", str),

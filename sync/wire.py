@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from hierarchy.cases import CaseKind, Group, ServiceMode, Source, Status
+
+#: No control characters but tab and line breaks (NUL cannot be stored by PostgreSQL).
+PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: One line: no control characters at all.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=ONE_LINE)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
 class Applicant(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -176,8 +184,8 @@ class AgentOut(msgspec.Struct, kw_only=True):
 
 
 class TokenRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    username: str
-    password: str
+    username: Username
+    password: Password
 
 
 class TokenResponse(msgspec.Struct, kw_only=True):

@@ -12,12 +12,20 @@ from server.auth import Principal, load_actor, revoke, sign_in
 from server.deps import SettingsDep, ThrottleDep
 from sync import wire
 
+SIGN_IN_MAX_BYTES = 4096
+
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]  # noqa: RUF012  (Litestar reads it as a class attribute)
 
-    @post("/token", operation_id="signIn", summary="Exchange username and password for a bearer token")
+    @post(
+        "/token",
+        operation_id="signIn",
+        summary="Exchange username and password for a bearer token",
+        # A username and a password fit in far less: refuse anything bigger unread.
+        request_max_body_size=SIGN_IN_MAX_BYTES,
+    )
     async def token(
         self,
         request: Request[Any, Any, Any],
@@ -26,7 +34,12 @@ class AuthController(Controller):
         data: JSONBody[wire.TokenRequest],
     ) -> wire.TokenResponse:
         token, expires, agent_id = await sign_in(
-            data.username, data.password, timedelta(hours=settings.token_ttl_hours), throttle
+            data.username,
+            data.password,
+            timedelta(hours=settings.token_ttl_hours),
+            throttle,
+            request.client.host if request.client else "unknown",
+            request.app.state.hash_limiter,
         )
         loaded = await load_actor(agent_id)
         assert loaded is not None

@@ -1,0 +1,115 @@
+"""Sign-in throttling on the `limits` library: bounded, shared between processes, fair.
+
+Three kinds of windows (moving windows, so a wait is never longer than its window):
+
+* **per account and address** — every attempt for one username from one address counts
+  before its password is checked (so a burst of concurrent guesses is cut at the limit),
+  and a success clears it. Several tiers give growing delays (default: 5 a minute, then
+  10 in 10 minutes, then 20 an hour), never a lock-out the real user cannot wait out.
+* **per username** (from any address) — failures only; stops a guesser that rotates
+  addresses, with a limit high enough that the real user is only delayed.
+* **per address** (across usernames) — every attempt, counted before the password is
+  checked; stops one password being tried across many accounts. Successes count too, so
+  the default leaves room for a whole office behind one address signing in at once.
+
+State lives in Redis when ``DAIBAN_REDIS_URL`` is set, so every API process and host
+counts together; otherwise in this process's memory, where `limits` expires it. Keys are
+digests of the username, so their size does not depend on what a client sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from hierarchy.errors import RateLimited
+
+log = logging.getLogger("daiban.throttle")
+
+#: Called with the window kind ("account", "username", "address"; "busy" when password checks
+#: are already queued) each time a sign-in is
+#: refused by the throttle. Metrics hook in here; the default only logs.
+ThrottleHook = Callable[[str], None]
+
+
+def log_throttled(kind: str) -> None:
+    log.warning("sign-in throttled (%s window)", kind)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Windows in `limits` notation, several separated by ``;`` (e.g. ``5/minute;20/hour``)."""
+
+    account: str = "5/minute;10/10 minutes;20/hour"
+    username: str = "50/hour"
+    address: str = "60/minute;600/hour"
+
+
+KEY_PREFIX = "daiban:signin"
+
+
+def open_storage(redis_url: str | None) -> Storage:
+    if not redis_url:
+        return MemoryStorage()
+    uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+    storage = storage_from_string(uri, implementation="redispy", key_prefix=KEY_PREFIX)
+    assert isinstance(storage, Storage)
+    return storage
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class SignInThrottle:
+    def __init__(self, storage: Storage, limits: Limits | None = None, on_throttled: ThrottleHook = log_throttled):
+        limits = limits or Limits()
+        self.storage = storage
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.account = parse_many(limits.account)
+        self.username = parse_many(limits.username)
+        self.address = parse_many(limits.address)
+        self.on_throttled = on_throttled
+
+    async def attempt(self, address: str, username: str) -> None:
+        """Count one attempt; raise :class:`RateLimited` with the wait if it is over a limit."""
+        user = _digest(username)
+        await self._refuse_if_over("username", self.username, user)
+        for item in self.address:
+            if not await self.limiter.hit(item, "address", address):
+                await self._refuse("address", item, "address", address)
+        for item in self.account:
+            if not await self.limiter.hit(item, "account", address, user):
+                await self._refuse("account", item, "account", address, user)
+
+    async def failed(self, address: str, username: str) -> None:
+        user = _digest(username)
+        for item in self.username:
+            await self.limiter.hit(item, "username", user)
+
+    async def succeeded(self, address: str, username: str) -> None:
+        user = _digest(username)
+        for item in self.account:
+            await self.limiter.clear(item, "account", address, user)
+
+    async def _refuse_if_over(self, kind: str, items: Sequence[RateLimitItem], key: str) -> None:
+        for item in items:
+            if not await self.limiter.test(item, kind, key):
+                await self._refuse(kind, item, kind, key)
+
+    async def _refuse(self, kind: str, item: RateLimitItem, *key: str) -> None:
+        stats = await self.limiter.get_window_stats(item, *key)
+        self.on_throttled(kind)
+        raise RateLimited(
+            "auth.rate_limited",
+            "登录失败次数过多，请稍后再试",
+            retry_after=max(1, int(stats.reset_time - time.time()) + 1),
+        )
