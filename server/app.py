@@ -33,8 +33,8 @@ from server.routes.workload import WorkloadController
 from server.security import hash_limiter
 from server.settings import Settings, load_settings
 from server.storage import open_store
-from server.tus import UploadController
 from server.throttle import Limits, SignInThrottle, open_storage
+from server.tus import UploadController
 
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Litestar:
