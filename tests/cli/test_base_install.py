@@ -39,7 +39,7 @@ def daiban(*args: str) -> subprocess.CompletedProcess[str]:
 def test_device_commands_need_no_server_packages(command: tuple[str, ...]) -> None:
     done = daiban(*command)
     assert done.returncode == 0, done.stderr
-    assert "Usage: daiban" in done.stdout
+    assert "daiban" in done.stdout and "--help" in done.stdout
 
 
 def test_a_server_command_names_the_extra() -> None:
