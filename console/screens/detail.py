@@ -225,7 +225,21 @@ def materials(case: Case, now: datetime) -> RenderableType:
             Text(f"{_pad(MATERIAL_LABELS.get(state, state), LABEL_CELLS)} {m.get('name', m.get('code', ''))}"),
             detail,
         )
+        for f in files_of(case, str(m.get("code"))):
+            table.add_row(Text(""), Text(f"  📎 {f}", style="cyan"), Text(""))
+    others = files_of(case, "other")
+    for f in others:
+        table.add_row(Text(""), Text(f"  📎 {f} (其他)", style="cyan"), Text(""))
     return Group(title, table)
+
+
+def files_of(case: Case, material: str) -> list[str]:
+    """The files attached to one material: name, type and size (download: daiban village save)."""
+    return [
+        f"{a.get('name') or str(a.get('sha256'))[:12]} · {a.get('media_type')} · {int(a.get('size') or 0) // 1024} KB"
+        for a in case.attachments
+        if a.get("material") == material
+    ]
 
 
 def _pad(text: str, cells: int) -> str:

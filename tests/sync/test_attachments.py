@@ -229,3 +229,21 @@ async def test_device_killed_mid_upload_loses_nothing(server: str, sqlite_settin
         await village.close()
     finally:
         await proxy.stop()
+
+
+def test_a_stock_tus_client_uploads_in_chunks(server: str, tmp_path: Path) -> None:
+    from tusclient.client import TusClient
+
+    token = httpx.post(server + "/api/v1/auth/token", json={"username": VILLAGE, "password": "demo"}).json()
+    data = big_pdf(3 * MB + 12345)
+    sha = hashlib.sha256(data).hexdigest()
+    client = TusClient(server + "/api/v1/uploads", headers={"Authorization": f"Bearer {token['access_token']}"})
+    uploader = client.uploader(
+        file_stream=io.BytesIO(data), chunk_size=MB, metadata={"sha256": sha, "filename": "扫描件.pdf"},
+        upload_checksum=True,
+    )  # fmt: skip
+    uploader.upload()
+    assert uploader.offset == len(data)
+    head = httpx.head(uploader.url, headers={"Authorization": f"Bearer {token['access_token']}",
+                                             "Tus-Resumable": "1.0.0"})  # fmt: skip
+    assert head.headers["upload-offset"] == str(len(data))
