@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from hierarchy import intake
 from hierarchy.breaches import is_overdue
 from hierarchy.calendar import TZ
 from hierarchy.cases import (
@@ -28,12 +29,11 @@ from hierarchy.cases import (
     sees_unmasked,
 )
 from hierarchy.errors import Conflict, InvalidInput, NotFound
-from hierarchy.machine import MAX_TITLE, STARTS_AT_CITY, Action, Decision, UnitRef, apply, check_text, decide
+from hierarchy.machine import STARTS_AT_CITY, Action, Decision, UnitRef, apply, decide
 from hierarchy.notices import notices, on_create
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
-from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
 from server import db
 from server.auth import load_actor
 from server.blobs import verified_args
@@ -178,31 +178,7 @@ async def next_value(name: str, step: int = 1) -> int:
 
 
 def check_applicant(applicant: wire.Applicant) -> dict[str, Any]:
-    out = msgspec.to_builtins(applicant)
-    if not applicant.name.strip():
-        raise InvalidInput("applicant.name_required", "the applicant needs a name", field="applicant.name")
-    for name in ("name", "contact"):
-        if "\x00" in (getattr(applicant, name) or ""):
-            raise InvalidInput(
-                f"applicant.{name}_invalid", "text cannot hold a NUL character", field=f"applicant.{name}"
-            )
-    if applicant.type == "person":
-        if applicant.resident_id is None:
-            raise InvalidInput(
-                "applicant.resident_id_required", "a person needs a resident ID", field="applicant.resident_id"
-            )
-        out["resident_id"] = check_resident_id(applicant.resident_id)
-    else:
-        if applicant.credit_code is None:
-            raise InvalidInput(
-                "applicant.credit_code_required",
-                "a firm needs its unified social credit code",
-                field="applicant.credit_code",
-            )
-        out["credit_code"] = check_credit_code(applicant.credit_code)
-    if applicant.phone is not None:
-        out["phone"] = check_mobile(applicant.phone)
-    return {k: v for k, v in out.items() if v is not None}
+    return intake.check_applicant(msgspec.to_builtins(applicant))
 
 
 def new_case_values(
@@ -219,23 +195,13 @@ def new_case_values(
     """
     if actor.id is None or actor.role is Role.ADMIN:
         raise InvalidInput("case.creator_invalid", "cases are taken by agents", field="actor")
-    no_item = data.kind is CaseKind.COMPLAINT or data.source is Source.HOTLINE
-    if item is None and (data.item_code or not no_item):
-        raise InvalidInput("item.unknown", f"no item with code {data.item_code}", field="item_code")
-    ticket = check_text(data.ticket_no, "ticket_no", limit=40) or None
-    if data.source is Source.HOTLINE and ticket is None:
-        raise InvalidInput("case.ticket_no_required", "a 12345 matter carries its ticket number", field="ticket_no")
     applicant = check_applicant(data.applicant)
-    title = check_text(data.title, "title", limit=MAX_TITLE, required=item is None) or (item or {})["name"]
+    title, ticket = intake.check_case_fields(
+        kind=data.kind, source=data.source, item_code=data.item_code, item=item, title=data.title,
+        description=data.description, has_project=data.project is not None, applicant_type=data.applicant.type,
+        ticket_no=data.ticket_no,
+    )  # fmt: skip
     promised_days = item["promised_days"] if item else NO_ITEM_DAYS
-    if "\x00" in data.description:
-        raise InvalidInput("case.description_invalid", "text cannot hold a NUL character", field="description")
-    if data.kind is CaseKind.PROJECT_ISSUE and data.project is None:
-        raise InvalidInput("case.project_required", "a project issue names its project", field="project")
-    if data.kind is CaseKind.PROJECT_ISSUE and data.applicant.type != "firm":
-        raise InvalidInput(
-            "case.enterprise_required", "a project issue is raised for an enterprise", field="applicant.type"
-        )
     if data.kind in STARTS_AT_CITY:
         owner, status, assignee = city, Status.QUEUED, None
     else:

@@ -174,13 +174,15 @@ def items(client: SyncClient) -> None:
 @click.option("--status", "statuses", multiple=True, help="Only these statuses (repeat).")
 @with_client
 def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None:
-    """Cases on this device; a * marks unsynced changes."""
+    """Cases on this device; a * marks unsynced changes, a ! a case the server refused."""
     pending = client.pending_cases()
+    refused = client.rejected_cases()
     table = Table("", "id", "ref", "status", "owner", "due", "title")
     for case in client.cases(view, list(statuses) or None):
         due = case.due_at.astimezone(TZ).strftime("%m-%d %H:%M") if case.due_at else ""
-        mark = "*" if str(case.id) in pending else ""
-        table.add_row(mark, str(case.id)[:8], case.ref or "-", case.status.value, case.owner_unit, due, case.title)
+        status = "rejected" if str(case.id) in refused else case.status.value
+        mark = "!" if str(case.id) in refused else "*" if str(case.id) in pending else ""
+        table.add_row(mark, str(case.id)[:8], case.ref or "-", status, case.owner_unit, due, case.title)
     out.print(table)
 
 

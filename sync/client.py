@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from hierarchy.cases import Actor, CaseKind, CaseState, Status, base_priority
+from hierarchy import intake
+from hierarchy.cases import NO_ITEM_DAYS, Actor, CaseKind, CaseState, Status, base_priority
 from hierarchy.errors import DaibanError
 from hierarchy.machine import Action, Decision, UnitRef, apply, decide
 from hierarchy.roles import Role
@@ -224,6 +225,10 @@ class SyncClient:
     def pending_cases(self) -> set[str]:
         return self.replica.pending_cases()
 
+    def rejected_cases(self) -> dict[str, str]:
+        """Cases taken here whose create the server refused (id → code), until dismissed."""
+        return self.replica.rejected_cases()
+
     def inbox(self, unread_only: bool = False) -> list[StoredNotice]:
         """Notifications pulled to this device (readable offline), unread first."""
         return self.replica.notices(unread_only)
@@ -256,24 +261,33 @@ class SyncClient:
         """Take a new matter: the case exists on this device at once, with a client-made id."""
         me = self.actor()
         body = {"id": str(uuid.uuid4()), **data}
-        create = msgspec.convert(body, CaseCreate)
+        try:
+            create = msgspec.convert(body, CaseCreate)
+        except msgspec.ValidationError as exc:
+            raise SyncError("case.invalid", f"the new case does not fit: {exc}", status=422) from None
         item = next((i for i in self.items() if i["code"] == create.item_code), None)
-        if item is None:
-            raise SyncError("item.unknown", f"no item with code {create.item_code}", field="item_code")
+        # The server's own checks, here, before anything is queued.
+        applicant = intake.check_applicant(msgspec.to_builtins(create.applicant))
+        title, _ticket = intake.check_case_fields(
+            kind=create.kind, source=create.source, item_code=create.item_code, item=item, title=create.title,
+            description=create.description, has_project=create.project is not None,
+            applicant_type=create.applicant.type, ticket_no=create.ticket_no,
+        )  # fmt: skip
+        days = item["promised_days"] if item else NO_ITEM_DAYS
         now = datetime.now(UTC)
         complaint = create.kind is CaseKind.COMPLAINT
         owner = self._city() if complaint else (me.unit_code, me.unit_path)
         weekends = self.replica.get("open_weekends") == "1"
         case = Case(
-            id=create.id, kind=create.kind, item_code=create.item_code, title=create.title or item["name"],
-            description=create.description, applicant=msgspec.to_builtins(create.applicant),
+            id=create.id, kind=create.kind, item_code=create.item_code, title=title,
+            description=create.description, applicant=applicant,
             groups=[g.value for g in create.groups], service_mode=create.service_mode.value,
             origin_unit=me.unit_code, origin_path=me.unit_path, owner_unit=owner[0], owner_path=owner[1],
             created_by=me.id, assignee_id=None if complaint else me.id,
             status=Status.QUEUED if complaint else Status.IN_PROGRESS,
             priority=base_priority(create.kind, create.service_mode, [g.value for g in create.groups]),
-            materials=[{**m, "state": "missing"} for m in item["materials"]], accepted_at=now,
-            due_at=compute_sla(now, item["promised_days"], weekends, ()).due_at, promised_days=item["promised_days"],
+            materials=[{**m, "state": "missing"} for m in (item or {}).get("materials", [])], accepted_at=now,
+            due_at=compute_sla(now, days, weekends, ()).due_at, promised_days=days,
             open_weekends=weekends, holders=[me.id] if me.id else [], queued_at=now, created_at=now,
         )  # fmt: skip
         args = msgspec.to_builtins(create)
@@ -383,6 +397,7 @@ class SyncClient:
                     continue
                 raise SyncError("sync.outbox_lost", "operations the server expects are missing here") from exc
             by_op = {str(o.op_id): o for o in ops}
+            refused = set(self.replica.rejected_cases(include_dismissed=True))
             with self.replica.tx() as c:
                 for r in answer.results:
                     op = by_op.get(str(r.op_id))
@@ -391,6 +406,12 @@ class SyncClient:
                     report.duplicates += r.result == "duplicate"
                     if rejected and op is not None:
                         report.rejected += 1
+                        case_id = str(op.case_id)
+                        if case_id in refused:
+                            continue  # its create was refused: that one conflict says it all
+                        if op.kind == "create" and self.replica.server_case(case_id) is None:
+                            self.replica.reject_create(c, case_id, r.code)
+                            refused.add(case_id)
                         report.conflicts += 1
                         self.replica.add_conflict(
                             c,
@@ -415,14 +436,17 @@ class SyncClient:
                 ),
                 PullResponse,
             )
-            pending = self.replica.pending_cases()
             with self.replica.tx() as c:
+                # What the server has processed is not pending, whether or not its push
+                # answer arrived: only operations still queued make an eviction a conflict.
+                self.replica.ack(c, page.last_seq)
+                pending = self.replica.pending_cases()
                 for case in page.cases:
                     self.replica.save_server(c, case)
                 for gone in page.evicted:
                     gid = str(gone)
-                    local, server = self.replica.case(gid), self.replica.server_case(gid)
-                    if gid in pending or (local is not None and server is not None and local != server):
+                    local = self.replica.case(gid)
+                    if gid in pending:
                         report.conflicts += 1
                         self.replica.add_conflict(
                             c,
@@ -434,7 +458,6 @@ class SyncClient:
                         )
                     self.replica.drop_case(c, gid)
                 self.replica.save_notices(c, page.notifications)
-                self.replica.ack(c, page.last_seq)
                 self.replica.put(c, cursor=page.cursor)
             cursor = page.cursor
             report.pages += 1
@@ -488,6 +511,11 @@ class SyncClient:
         case = self.replica.case(str(case_id))
         if case is None:
             raise SyncError("case.not_found", "no such case on this device (sync first?)", status=404)
+        if str(case_id) in self.replica.rejected_cases():
+            raise SyncError(
+                "case.rejected", "the server refused this case: see `conflicts`, then dismiss or take it again",
+                status=409,
+            )
         return case
 
     def _city(self) -> tuple[str, str]:

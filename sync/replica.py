@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS conflicts (
     at TEXT NOT NULL,
     dismissed INTEGER NOT NULL DEFAULT 0
 );
+-- Cases born here whose create the server refused: listed as rejected, closed to further
+-- actions, removed with their pending operations when the agent dismisses the rejection.
+-- A dismissed row stays so what is still queued for the case is answered quietly.
+CREATE TABLE IF NOT EXISTS rejected (
+    case_id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    dismissed INTEGER NOT NULL DEFAULT 0
+);
 -- Notifications as pulls bring them; read_at is this device's own mark.
 CREATE TABLE IF NOT EXISTS notices (
     id INTEGER PRIMARY KEY,
@@ -346,9 +354,28 @@ class Replica:
         ]
 
     def dismiss(self, conflict_id: int) -> None:
+        """Dismiss a conflict; dismissing a refused create also removes the case born
+        here and every conflict about it (what is still queued for it goes out, and its
+        refusal is not shown again)."""
         with self.tx() as c:
+            row = c.execute("SELECT case_id FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
             c.execute("UPDATE conflicts SET dismissed = 1 WHERE id = ?", (conflict_id,))
+            if row is None or row[0] not in self.rejected_cases():
+                return
+            c.execute("UPDATE rejected SET dismissed = 1 WHERE case_id = ?", (row[0],))
+            c.execute("UPDATE conflicts SET dismissed = 1 WHERE case_id = ?", (row[0],))
+            c.execute("DELETE FROM cases WHERE id = ? AND server IS NULL", (row[0],))
 
+    # --- refused creates ------------------------------------------------------------
+
+    def reject_create(self, conn: sqlite3.Connection, case_id: str, code: str) -> None:
+        """Mark a case born here as refused by the server (it never existed there)."""
+        conn.execute("INSERT OR IGNORE INTO rejected (case_id, code) VALUES (?, ?)", (case_id, code))
+
+    def rejected_cases(self, include_dismissed: bool = False) -> dict[str, str]:
+        """Case id → the server's code, for creates the server refused."""
+        sql = "SELECT case_id, code FROM rejected" + ("" if include_dismissed else " WHERE dismissed = 0")
+        return {r[0]: r[1] for r in self.conn.execute(sql)}
 
     # --- notifications -------------------------------------------------------------
 

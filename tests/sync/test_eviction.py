@@ -48,9 +48,9 @@ async def test_moved_on_with_an_unsynced_edit(settings: Settings, tmp_path: Path
         act(url, lead, case["id"], "handover", unit=OTHER_TOWN, note="该户已迁至文昌镇")
         report = await device.sync()
     assert device.case(case["id"]) is None and report.evicted == 1
-    codes = {c.code for c in device.conflicts()}
-    assert "sync.evicted_with_edits" in codes  # the edit is kept, shown, not lost
-    kept = next(c for c in device.conflicts() if c.code == "sync.evicted_with_edits")
+    # The edit reached the server after the case had left: refused, and kept, shown, not lost.
+    [kept] = [c for c in device.conflicts() if c.case_id == case["id"]]
+    assert (kept.kind, kept.code) == ("edit", "case.not_found")
     assert kept.snapshot is not None and kept.snapshot.description == "已联系申请人，周三上门"
     await device.close()
 
