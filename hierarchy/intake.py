@@ -65,7 +65,8 @@ def check_case_fields(
 
     Returns its title (the item's name when none is given) and its 12345 ticket number.
     """
-    no_item = kind is CaseKind.COMPLAINT or source is Source.HOTLINE
+    # A complaint, a 12345 matter or a project issue (a blocker) need not be a catalogue item.
+    no_item = kind in (CaseKind.COMPLAINT, CaseKind.PROJECT_ISSUE) or source is Source.HOTLINE
     if item is None and (item_code or not no_item):
         raise InvalidInput("item.unknown", f"no item with code {item_code}", field="item_code")
     ticket = check_text(ticket_no, "ticket_no", limit=40) or None

@@ -27,6 +27,7 @@ from server.routes.cases import CaseController
 from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
 from server.routes.notifications import NotificationController
+from server.routes.projects import ProjectController
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
@@ -67,7 +68,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     app = Litestar(
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
-                        ReportController, NotificationController, UploadController, AttachmentController],
+                        ReportController, NotificationController, UploadController, AttachmentController,
+                        ProjectController],
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[ObserveMiddleware, DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"])],
         dependencies=DEPENDENCIES,

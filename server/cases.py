@@ -6,7 +6,7 @@ import base64
 import enum
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -220,6 +220,7 @@ def new_case_values(
         groups=groups,
         service_mode=data.service_mode.value,
         project=msgspec.to_builtins(data.project) if data.project else None,
+        project_code=(data.project.code or None) if data.project else None,
         origin_unit=origin["code"],
         origin_path=origin["path"],
         owner_unit=owner["code"],
@@ -301,12 +302,23 @@ def same_create(existing: Mapping[str, Any], actor: Actor, digest: str) -> Mappi
 
 
 async def create_case(
-    engine: Database, actor: Actor, data: wire.CaseCreate, now: datetime
+    engine: Database,
+    actor: Actor,
+    data: wire.CaseCreate,
+    now: datetime,
+    *,
+    hand_to: UnitRef | None = None,
+    within: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Create a case (or return the existing one when the same creator sends it again).
 
     Returns the row and whether it was created now. Creates racing on one id make one
     case; the others answer with it (or ``case.id_conflict`` when their request differs).
+
+    Args:
+        hand_to: Start in this unit's queue (returnable to the creator's unit), e.g. a
+            project blocker handed to a department.
+        within: Also run this, with the new row's values, in the creating transaction.
     """
     digest = create_digest(data)
     existing = await fetch_row(data.id)
@@ -316,6 +328,15 @@ async def create_case(
     assert origin is not None
     values = new_case_values(actor, data, now, await load_item(data.item_code), origin, await load_city())
     values["flags"] = {"create": digest}
+    if hand_to is not None:
+        values |= dict(
+            owner_unit=hand_to.code,
+            owner_path=hand_to.path,
+            status=Status.QUEUED.value,
+            assignee_id=None,
+            last_from_unit=origin["code"],
+            last_from_path=origin["path"],
+        )
     status = Status(values["status"])
     owner = {"code": values["owner_unit"]}
     # Imported here: the notification helpers build on this module's counters.
@@ -342,6 +363,8 @@ async def create_case(
                 )
             ).run()
             await write_notices(on_create(to_state(values)), values, actor, now)
+            if within is not None:
+                await within(values)
     except db.UNIQUE_VIOLATIONS:
         existing = await fetch_row(data.id)
         if existing is None:
@@ -437,6 +460,10 @@ async def write_decision(
                 at=utc(now),
             )
         ).run()
+        if (row.get("project") or {}).get("blocker") and "status" in decision.changes:
+            from server.projects import follow_case  # (it builds on this module)
+
+            await follow_case(row, Status(decision.changes["status"]), now)
         if announce:
             prior = to_state(row)
             told = notices(prior, apply(prior, decision), decision.action, actor, rebalance=rebalance)

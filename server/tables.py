@@ -7,6 +7,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     Boolean,
+    Date,
     Integer,
     Serial,
     Text,
@@ -126,6 +127,8 @@ class Case(Table, tablename="case_file"):
     ticket_no = Varchar(length=40, null=True, default=None, index=True)
     #: What was reported back to 12345 and when (the ``feedback`` step).
     feedback = JSON(null=True, default=None)
+    #: The registered project (Project.code) a project issue belongs to.
+    project_code = Varchar(length=32, null=True, default=None, index=True)
 
 
 class CaseEvent(Table, tablename="case_event"):
@@ -206,6 +209,39 @@ class Notification(Table, tablename="notification"):
     change_seq = BigInt(default=0, index=True)
 
 
+class Project(Table, tablename="project"):
+    """An enterprise investment project a county (or park) task force follows (专班)."""
+
+    code = Varchar(length=32, primary_key=True)
+    name = Varchar(length=200)
+    firm = Varchar(length=200, default="")
+    #: 签约 / 立项 / 审批 / 建设 / 投产 (hierarchy.projects.Stage).
+    stage = Varchar(length=16)
+    #: Planned investment, in 万元.
+    investment = BigInt(default=0)
+    #: The task force that follows it.
+    unit_code = Varchar(length=16, index=True)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class Blocker(Table, tablename="blocker"):
+    """A 难点问题 of a project issue: which department must clear it, by when, and how far it is."""
+
+    id = Serial(primary_key=True)
+    project_code = Varchar(length=32, index=True)
+    issue_id = UUID(index=True)
+    title = Varchar(length=200)
+    department = Varchar(length=16)
+    #: open (with the task force), handed (a department case is open), resolved.
+    status = Varchar(length=12, default="open")
+    due_date = Date()
+    #: The department's own case, once handed over.
+    case_id = UUID(null=True, default=None, index=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
 class Plan(Table, tablename="workload_plan"):
     """A stored rebalancing plan: moves computed for a subtree, applied later."""
 
@@ -252,5 +288,5 @@ class Upload(Table, tablename="upload"):
 
 ALL_TABLES: tuple[type[Table], ...] = (
     Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
-    Device, SyncOp, ClientView, Notification, Plan, Blob, Upload,
+    Device, SyncOp, ClientView, Notification, Plan, Project, Blocker, Blob, Upload,
 )  # fmt: skip

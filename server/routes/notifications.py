@@ -9,6 +9,7 @@ from litestar.params import FromPath, QueryParameter
 
 from server import inbox
 from server.auth import Principal
+from server.deps import NowDep
 
 Req = Request[Principal, Any, Any]
 
@@ -32,9 +33,9 @@ class NotificationController(Controller):
         return inbox.UnreadCount(unread=await inbox.unread_count(request.user.id))
 
     @post("/{notification_id:int}/read", operation_id="readNotification", status_code=200, summary="Mark one read")
-    async def read_one(self, request: Req, notification_id: FromPath[int]) -> inbox.MarkedRead:
-        return await inbox.mark_read(request.user.id, request.app.state.clock(), notification_id)
+    async def read_one(self, request: Req, now: NowDep, notification_id: FromPath[int]) -> inbox.MarkedRead:
+        return await inbox.mark_read(request.user.id, now, notification_id)
 
     @post("/read-all", operation_id="readAllNotifications", status_code=200, summary="Mark every notification read")
-    async def read_all(self, request: Req) -> inbox.MarkedRead:
-        return await inbox.mark_read(request.user.id, request.app.state.clock())
+    async def read_all(self, request: Req, now: NowDep) -> inbox.MarkedRead:
+        return await inbox.mark_read(request.user.id, now)
