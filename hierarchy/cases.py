@@ -149,7 +149,12 @@ class CaseState:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     rating: int | None = None
+    #: Who recorded the rating: hierarchy.ratings.RatingSource (None while unrated).
+    rating_source: str | None = None
     review: Mapping[str, Any] | None = None
+    #: Set at resolve: outcome, what was issued, how and when it reaches the applicant.
+    result: Mapping[str, Any] | None = None
+    applicant: Mapping[str, Any] = field(default_factory=dict)
     escalations: int = 0
     returns: int = 0
     reopens: int = 0

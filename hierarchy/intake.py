@@ -12,8 +12,9 @@ from typing import Any
 
 from hierarchy.cases import CaseKind, Source
 from hierarchy.errors import InvalidInput
+from hierarchy.items import check_applicant_fits
 from hierarchy.machine import MAX_TITLE, check_text
-from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
+from hierarchy.validation import check_credit_code, check_phone, check_resident_id
 
 
 def check_applicant(applicant: Mapping[str, Any]) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def check_applicant(applicant: Mapping[str, Any]) -> dict[str, Any]:
             )
         out["credit_code"] = check_credit_code(str(applicant["credit_code"]))
     if applicant.get("phone") is not None:
-        out["phone"] = check_mobile(str(applicant["phone"]))
+        out["phone"] = check_phone(str(applicant["phone"]))
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -81,4 +82,6 @@ def check_case_fields(
         raise InvalidInput(
             "case.enterprise_required", "a project issue is raised for an enterprise", field="applicant.type"
         )
+    if item is not None:
+        check_applicant_fits(item, applicant_type, kind)
     return checked, ticket

@@ -28,6 +28,8 @@ from hierarchy.cases import (
     can_see,
 )
 from hierarchy.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hierarchy.ratings import UNRATED_CLOSE_DAYS, RatingSource, check_agent_may_rate, check_rating, unrated_close_at
+from hierarchy.results import check_result, correct_applicant, missing_materials
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level, in_subtree
@@ -59,6 +61,8 @@ class Action(enum.StrEnum):
     ATTACH = "attach"
     DETACH = "detach"
     FEEDBACK = "feedback"
+    #: The system closes a resolved case the applicant never rated (未评价).
+    CLOSE_UNRATED = "close-unrated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,12 +366,14 @@ def _resolve(case: CaseState, actor: Actor, args: Mapping[str, Any], now: dateti
         _require_feedback(case)
         review.update(state="upheld", reason=note, decided_at=now.isoformat())
         return {"status": Status.CLOSED, "review": review, "closed_at": now}
-    deferred = [m.get("code") for m in case.materials if m.get("state") == MaterialState.DEFERRED]
-    if deferred:
+    missing = missing_materials(case.materials)
+    if missing:
         raise Conflict(
-            "case.materials_deferred", "deferred materials must be provided before resolving", materials=deferred
+            "case.materials_missing",
+            "every required material must be provided, or deferred under a commitment, before resolving",
+            materials=missing,
         )
-    changes: dict[str, Any] = {"status": Status.RESOLVED, "resolved_at": now}
+    changes: dict[str, Any] = {"status": Status.RESOLVED, "resolved_at": now, "result": check_result(note, args, now)}
     if review is not None:
         review.update(state="fixed", decided_at=now.isoformat())
         changes["review"] = review
@@ -397,16 +403,20 @@ def _feedback(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datet
 
 def _confirm(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
     _require_status(case, "confirm", Status.RESOLVED)
-    if not (_origin_side(case, actor) or actor.id == case.assignee_id):
-        raise _forbid("the origin agent records the applicant's feedback")
+    if not actor.is_system:
+        check_agent_may_rate(case, actor)
     _require_feedback(case)
-    rating = args.get("rating")
-    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
-        raise InvalidInput("case.rating_invalid", "rating is 1 (非常不满意) to 5 (非常满意)", field="rating")
-    comment = _text(args, "comment", required=False)
-    changes: dict[str, Any] = {"rating": rating, "rating_comment": comment}
+    source = RatingSource.APPLICANT if actor.is_system else RatingSource.AGENT
+    return rating_changes(case, check_rating(args.get("rating")), _text(args, "comment", required=False), now, source)
+
+
+def rating_changes(
+    case: CaseState, rating: int, comment: str, now: datetime, source: RatingSource, by: int | None = None
+) -> dict[str, Any]:
+    """What recording the applicant's rating changes: a good one closes the case, a bad
+    one (差评) opens a review in the origin county's task force (15 working days)."""
+    changes: dict[str, Any] = {"rating": rating, "rating_comment": comment, "rating_source": source.value}
     if rating <= BAD_RATING:
-        # 差评: the origin county's task force must act within 15 working days.
         county = case.origin_path.strip("/").split("/")[:2]
         county_code = county[-1]
         review_due = add_working_days(now, REVIEW_WORKING_DAYS, open_weekends=False)
@@ -429,6 +439,20 @@ def _confirm(case: CaseState, actor: Actor, args: Mapping[str, Any], now: dateti
     return changes | {"status": Status.CLOSED, "closed_at": now}
 
 
+def _close_unrated(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
+    _require_status(case, "close unrated", Status.RESOLVED)
+    if not actor.is_system:
+        raise _forbid("only the system closes a case the applicant did not rate")
+    days = args.get("days")
+    close_at = unrated_close_at(case, days if isinstance(days, int) and days > 0 else UNRATED_CLOSE_DAYS)
+    if close_at is None or now < close_at:
+        raise Conflict("case.rating_window_open", "the applicant can still rate this case")
+    changes: dict[str, Any] = {"status": Status.CLOSED, "closed_at": now}
+    if case.rating is None:
+        changes["rating_source"] = RatingSource.UNRATED.value
+    return changes
+
+
 def _reopen(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetime, *_: Any) -> dict[str, Any]:
     _text(args, "reason", required=True)
     _require_status(case, "reopen", Status.RESOLVED, Status.CLOSED)
@@ -445,6 +469,8 @@ def _reopen(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetim
         "resolved_at": None,
         "closed_at": None,
         "rating": None,
+        "rating_source": None,
+        "result": None,
     }
 
 
@@ -468,6 +494,10 @@ def _update(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetim
         changes["description"] = _text(args, "description", required=False)
     if "materials" in args:
         changes["materials"] = merge_materials(case, args["materials"])
+    if "applicant" in args:
+        if not (actor.id == case.assignee_id or actor.id == case.created_by or actor.unit_code == case.origin_unit):
+            raise _forbid("only the origin side or the assignee corrects the applicant's details")
+        changes["applicant"] = correct_applicant(case.applicant, args["applicant"])
     if not changes:
         raise InvalidInput("case.nothing_to_update", "nothing to update")
     return changes
@@ -551,6 +581,7 @@ _RULES = {
     Action.ATTACH: _attach,
     Action.DETACH: _detach,
     Action.FEEDBACK: _feedback,
+    Action.CLOSE_UNRATED: _close_unrated,
 }
 
 #: Kinds that start in the city's queue: 办不成事 complaints go straight to the top.

@@ -18,6 +18,7 @@ from hierarchy.errors import InvalidInput
 __all__ = [
     "check_credit_code",
     "check_mobile",
+    "check_phone",
     "check_resident_id",
     "make_credit_code",
     "make_resident_id",
@@ -37,6 +38,10 @@ _CREDIT_VALUES = {char: index for index, char in enumerate(_CREDIT_CHARSET)}
 
 _MOBILE_PATTERN = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
 _MOBILE_SEPARATORS = re.compile(r"[\s\-]+")
+
+# A landline: trunk prefix 0, a 2- or 3-digit area code (10, 20-29, or three digits such
+# as 955 for 中卫), then a 7- or 8-digit local number, e.g. 0955-7012345.
+_LANDLINE_PATTERN = re.compile(r"0(10|2[0-9]|[3-9][0-9]{2})([0-9]{7,8})", re.ASCII)
 
 _EARLIEST_BIRTH_YEAR = 1900
 
@@ -152,6 +157,36 @@ def check_mobile(value: str, field: str = "applicant.phone") -> str:
     return compact
 
 
+def check_phone(value: str, field: str = "applicant.phone") -> str:
+    """Validate a mainland mobile number or a landline with its area code.
+
+    Many elderly rural applicants have only a landline, so both are valid contact numbers.
+
+    Returns:
+        A mobile number as 11 digits; a landline as ``0AREA-NUMBER`` (``0955-7012345``).
+
+    Raises:
+        InvalidInput: ``applicant.phone_invalid`` when it is neither.
+    """
+    try:
+        return check_mobile(value, field)
+    except InvalidInput:
+        pass
+    compact = _MOBILE_SEPARATORS.sub("", value)
+    for prefix in ("+86", "0086"):
+        if compact.startswith(prefix):  # written internationally, the trunk 0 is dropped
+            compact = "0" + compact[len(prefix) :]
+    match = _LANDLINE_PATTERN.fullmatch(compact)
+    if match is None:
+        raise InvalidInput(
+            "applicant.phone_invalid",
+            "A phone number is an 11-digit mobile number or a landline with its area code (0955-7012345).",
+            field=field,
+            reason="format",
+        )
+    return f"0{match.group(1)}-{match.group(2)}"
+
+
 def _mask(value: str, keep_head: int, keep_tail: int) -> str:
     # Too short to keep both ends and still hide something: hide everything.
     if len(value) <= keep_head + keep_tail:
@@ -169,7 +204,10 @@ def mask_resident_id(value: str) -> str:
 
 
 def mask_phone(value: str) -> str:
-    """Mask a mobile number for people who may not see it: ``138****5678``."""
+    """Mask a phone number for people who may not see it: ``138****5678``, ``0955-***2345``."""
+    area, dash, number = value.partition("-")
+    if dash:
+        return f"{area}-{_mask(number, 0, 4)}"
     return _mask(value, 3, 4)
 
 

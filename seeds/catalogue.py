@@ -22,6 +22,7 @@ __all__ = [
     "Lifecycle",
     "MaterialSeed",
     "Scope",
+    "Serves",
     "load_catalogue",
     "load_items",
 ]
@@ -33,6 +34,9 @@ Lifecycle = Literal["individual", "enterprise"]
 """Whose life cycle the item serves: a person's or a firm's."""
 
 Group = Literal["national", "certificate", "regional", "local"]
+
+Serves = Literal["person", "enterprise", "both"]
+"""Who may apply for an item: a person, an enterprise, or either."""
 """The plan's own "13+1+7+N" grouping; 高效办证 (the "1") is a regional task of its own."""
 
 
@@ -65,6 +69,7 @@ class ItemSeed(msgspec.Struct, kw_only=True, frozen=True):
         promised_days: Promised time limit in working days.
         demo_fields: Names of the fields whose values are demo values, not the plan's.
         locality: The city, or the county-level unit a local item belongs to.
+        serves: Who may apply; by default what the life cycle says.
     """
 
     code: Annotated[str, msgspec.Meta(pattern=r"^[NRLC][0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$")]
@@ -78,6 +83,15 @@ class ItemSeed(msgspec.Struct, kw_only=True, frozen=True):
     promised_days: Annotated[int, msgspec.Meta(gt=0)]
     demo_fields: tuple[str, ...] = ()
     locality: str = "中卫市"
+    serves: Serves | None = None
+
+    @property
+    def applicants(self) -> Serves:
+        """Who may apply: ``serves``, else a person for an individual's item and an
+        enterprise for an enterprise's."""
+        if self.serves is not None:
+            return self.serves
+        return "enterprise" if self.lifecycle == "enterprise" else "person"
 
     def __post_init__(self) -> None:
         codes = [m.code for m in self.materials]

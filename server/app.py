@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -28,6 +28,7 @@ from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
 from server.routes.notifications import NotificationController
 from server.routes.projects import ProjectController
+from server.routes.ratings import RatingController, rate_limit
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
@@ -69,7 +70,10 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
-                        ProjectController],
+                        ProjectController,
+
+                        Router("/", route_handlers=[RatingController],
+                               middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[ObserveMiddleware, DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"])],
         dependencies=DEPENDENCIES,

@@ -26,6 +26,7 @@ PUBLIC_PATHS = [
     r"^/api/v1/auth/token$",
     r"^/api/v1/units",
     r"^/api/v1/items",
+    r"^/api/v1/ratings",  # the applicant's one-time code is the credential
 ]
 
 

@@ -29,12 +29,14 @@ from hierarchy.cases import (
     sees_unmasked,
 )
 from hierarchy.errors import Conflict, InvalidInput, NotFound
+from hierarchy.items import cross_county_owner
 from hierarchy.machine import STARTS_AT_CITY, Action, Decision, UnitRef, apply, decide
 from hierarchy.notices import notices, on_create
+from hierarchy.ratings import new_rating_code, normalise_rating_code
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
-from server import db
+from server import db, search
 from server.auth import load_actor
 from server.blobs import verified_args
 from server.db import Database
@@ -85,7 +87,10 @@ def to_state(row: Mapping[str, Any]) -> CaseState:
         resolved_at=row["resolved_at"],
         closed_at=row["closed_at"],
         rating=row["rating"],
+        rating_source=row.get("rating_source"),
         review=row["review"],
+        result=row.get("result"),
+        applicant=row.get("applicant") or {},
         escalations=row["escalations"],
         returns=row["returns"],
         reopens=row["reopens"],
@@ -97,18 +102,26 @@ def to_state(row: Mapping[str, Any]) -> CaseState:
     )
 
 
+_JSON_CHANGES = frozenset(
+    {"sla_events", "materials", "holders", "extension", "review", "attachments", "feedback", "result", "applicant"}
+)
+
+
 def to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Decision changes as column values: enums to text, tuples to JSON lists, UTC times."""
     out: dict[str, Any] = {}
     for name, value in changes.items():
         if isinstance(value, datetime):
             out[name] = utc(value)
-        elif name in ("sla_events", "materials", "holders", "extension", "review", "attachments", "feedback"):
+        elif name in _JSON_CHANGES:
             out[name] = _json_ready(value)
         elif isinstance(value, enum.Enum):
             out[name] = value.value
         else:
             out[name] = value
+    if "applicant" in changes:  # a correction: the search keys follow the applicant
+        keys = search.case_keys(changes["applicant"], None)
+        out |= {k: v for k, v in keys.items() if k != "project_key"}
     return out
 
 
@@ -117,6 +130,8 @@ def to_wire(row: Mapping[str, Any], viewer: Actor, now: datetime) -> wire.Case:
     applicant = row["applicant"] if state_unmasked else masked_applicant(row["applicant"])
     overdue = is_overdue(row, now)
     fields = {k: row[k] for k in wire.Case.__struct_fields__ if k in row and k not in ("applicant", "overdue")}
+    if not (viewer.id == row["created_by"] or viewer.unit_code == row["origin_unit"]):
+        fields["rating_code"] = None  # the origin side prints it for the applicant; nobody else sees it
     return msgspec.convert({**fields, "applicant": applicant, "overdue": overdue}, wire.Case, strict=False)
 
 
@@ -202,8 +217,15 @@ def new_case_values(
         ticket_no=data.ticket_no,
     )  # fmt: skip
     promised_days = item["promised_days"] if item else NO_ITEM_DAYS
+    elsewhere = cross_county_owner(item, origin["path"]) if item else None
+    last_from: dict[str, Any] = {"code": None, "path": None}
     if data.kind in STARTS_AT_CITY:
         owner, status, assignee = city, Status.QUEUED, None
+    elif elsewhere is not None:
+        # 跨域通办: accepted here, handled by the county the local item belongs to — straight
+        # into its task force's queue; a return would send it back to where it was taken.
+        owner, status, assignee = {"code": elsewhere[0], "path": elsewhere[1]}, Status.QUEUED, None
+        last_from = {"code": origin["code"], "path": origin["path"]}
     else:
         # The agent who takes the matter holds it from the start (they collect materials
         # and hand it up); the SLA clock starts now, at acceptance, not at a claim.
@@ -247,8 +269,8 @@ def new_case_values(
         rating=None,
         rating_comment="",
         review=None,
-        last_from_unit=None,
-        last_from_path=None,
+        last_from_unit=last_from["code"],
+        last_from_path=last_from["path"],
         resolved_at=None,
         closed_at=None,
         flags={},
@@ -256,16 +278,28 @@ def new_case_values(
         source=data.source.value,
         ticket_no=ticket,
         feedback=None,
+        rating_source=None,
+        rating_code=normalise_rating_code(data.rating_code) if data.rating_code else new_rating_code(),
+        rating_code_used_at=None,
+        result=None,
+        **search.case_keys(applicant, msgspec.to_builtins(data.project) if data.project else None),
     )
 
 
 async def load_item(code: str) -> dict[str, Any] | None:
-    return (
-        await Item.select(Item.code, Item.materials, Item.promised_days, Item.name)
+    """An item as a new case needs it, with its locality's path (a local item's county)."""
+    item = (
+        await Item.select(
+            Item.code, Item.materials, Item.promised_days, Item.name, Item.lifecycle, Item.serves, Item.locality_code
+        )
         .where(Item.code == code)
         .output(load_json=True)
         .first()
     )
+    if item is not None and item["locality_code"]:
+        unit = await Unit.select(Unit.path).where(Unit.code == item["locality_code"]).first()
+        item["locality_path"] = unit["path"] if unit else None
+    return item
 
 
 async def load_unit_row(code: str) -> dict[str, Any] | None:

@@ -48,6 +48,10 @@ def bind(engine: Database) -> Database:
 
 
 def connect(settings: Settings) -> Database:
+    """Bind the tables to the engine the settings choose (and set the search key)."""
+    from server import search
+
+    search.configure(settings.search_key)
     return bind(make_engine(settings))
 
 

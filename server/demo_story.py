@@ -223,6 +223,22 @@ class Story:
             return
         self.act(holder, Action.RESOLVE, note=rng.choice(RESOLVE_NOTES))
 
+    def rate(self, creator: Actor, rating: int, comment: str) -> bool:
+        """The applicant's rating: with the receipt's code (about half of them, and always
+        when the creator handled the case), else recorded by the creator on their behalf."""
+        by_code = self.values.get("rating_code_used_at") is None and (
+            creator.id == self.state.assignee_id or self.rng.random() < 0.5
+        )
+        if by_code:
+            applicant = system_actor(self.state.origin_unit, self.state.origin_path)
+            if not self.act(applicant, Action.CONFIRM, rating=rating, comment=comment):
+                return False
+            self.values["rating_code_used_at"] = utc(self.t)
+            return True
+        if creator.id == self.state.assignee_id:
+            return False  # the code is spent and nobody else may rate: left unrated
+        return self.act(creator, Action.CONFIRM, rating=rating, comment=comment)
+
     def holder(self) -> Actor:
         assert self.state.assignee_id is not None
         return self.cast.by_id[self.state.assignee_id]
@@ -233,7 +249,7 @@ class Story:
             return
         self.wait(rng.uniform(2, 20))
         rating = rng.choices([5, 4, 3, 2, 1], weights=[60, 25, 8, 5, 2])[0]
-        if not self.act(creator, Action.CONFIRM, rating=rating, comment=COMMENTS[rating]):
+        if not self.rate(creator, rating, COMMENTS[rating]):
             return
         if rating <= 2:  # 差评: the origin county's task force reviews it
             self.wait(rng.uniform(1, 16))
@@ -244,7 +260,7 @@ class Story:
             if rng.random() < 0.8:
                 if self.act(holder, Action.RESOLVE, note="已整改，重新办结"):
                     self.wait(rng.uniform(2, 12))
-                    self.act(creator, Action.CONFIRM, rating=4, comment="整改后满意")
+                    self.rate(creator, 4, "整改后满意")
             else:
                 self.act(holder, Action.RESOLVE, note="经核实办理合规，维持原结果", uphold=True)
         elif rng.random() < 0.03:

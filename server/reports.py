@@ -45,6 +45,7 @@ from hierarchy.breaches import is_overdue, on_time, rate
 from hierarchy.calendar import TZ
 from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Source, Status
 from hierarchy.errors import InvalidInput, NotFound
+from hierarchy.ratings import RatingSource
 from hierarchy.tree import Level, in_subtree
 from server.cases import utc
 from server.queries import case_batches, under
@@ -100,6 +101,11 @@ class ReportRow(msgspec.Struct, kw_only=True):
     hotline_feedback: int = 0
     hotline_feedback_on_time: int = 0
     hotline_feedback_on_time_rate: float | None = None
+    #: Who recorded the ratings: the applicant with the code, or an agent on their behalf.
+    rated_by_applicant: int = 0
+    rated_by_agent: int = 0
+    #: Closed as 未评价 (never rated): counted apart, never as a good rating.
+    unrated: int = 0
 
 
 class Report(msgspec.Struct, kw_only=True):
@@ -194,6 +200,7 @@ async def _cases(path: str, lo: datetime, hi: datetime, now: datetime, rows_for:
         Case.id, Case.kind, Case.item_code, Case.status, Case.origin_path, Case.due_at, Case.resolved_at,
         Case.escalations, Case.reopens, Case.rating, Case.review, Case.materials, Case.flags,
         Case.accepted_at, Case.promised_days, Case.open_weekends, Case.sla_events, Case.source, Case.feedback,
+        Case.rating_source,
     )  # fmt: skip
     window = under(Case.origin_path, path) & (Case.accepted_at >= lo) & (Case.accepted_at < hi)
     async for batch in case_batches(columns, window, BATCH):
@@ -230,6 +237,10 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
     first = review.get("rating", case["rating"])
     if first is not None:
         acc.first_rating[int(first)] += 1
+    source = case["rating_source"]
+    row.rated_by_applicant += source == RatingSource.APPLICANT.value
+    row.rated_by_agent += source == RatingSource.AGENT.value
+    row.unrated += source == RatingSource.UNRATED.value
     if review:  # a bad rating (差评) opened it
         row.reviews += 1
         row.reviews_fixed += review.get("state") == "fixed"

@@ -103,6 +103,8 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
         [Unit.name, Unit.level, Unit.kind, Unit.parent_code, Unit.path, Unit.depth, Unit.sort_key, Unit.serves],
         progress,
     )
+    # A local item names its county-level unit; the whole city is no locality.
+    by_name = {u.name: code for code, u in tree.units.items() if u.level is not Level.CITY}
     items = [
         Item(
             code=i.code,
@@ -113,6 +115,9 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
             materials=[{"code": m.code, "name": m.name, "deferrable": m.deferrable} for m in i.materials],
             promised_days=i.promised_days,
             demo_fields=list(i.demo_fields),
+            item_group=i.group,
+            locality_code=by_name.get(i.locality),
+            serves=i.applicants,
         )
         for i in load_items()
     ]
@@ -128,6 +133,9 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
             Item.materials,
             Item.promised_days,
             Item.demo_fields,
+            Item.item_group,
+            Item.locality_code,
+            Item.serves,
         ],
         progress,
     )

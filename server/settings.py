@@ -44,6 +44,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    #: Working days a resolved case waits for the applicant's rating before closing as 未评价.
+    unrated_close_days: int = 10
+    #: HMAC key of the person-search index (server.search); changing it needs a reindex.
+    search_key: str = "daiban-demo-search-key"
+    #: Public base URL printed in rating links (QR codes on receipts); default: host and port.
+    public_url: str = ""
+    #: Applicant rating attempts per client address and minute (the public rating endpoint).
+    ratings_per_minute: int = 10
 
     @property
     def is_postgres(self) -> bool:
@@ -78,6 +86,10 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_WORKER_METRICS_PORT": ("worker_metrics_port", int),
     "DAIBAN_SHUTDOWN_TIMEOUT": ("shutdown_timeout", int),
     "DAIBAN_READY_TIMEOUT": ("ready_timeout", float),
+    "DAIBAN_UNRATED_CLOSE_DAYS": ("unrated_close_days", int),
+    "DAIBAN_SEARCH_KEY": ("search_key", str),
+    "DAIBAN_PUBLIC_URL": ("public_url", str),
+    "DAIBAN_RATINGS_PER_MINUTE": ("ratings_per_minute", int),
 }
 
 

@@ -57,6 +57,12 @@ class Item(Table, tablename="item"):
     materials = JSON(default=[])
     promised_days = Integer()
     demo_fields = JSON(default=[])
+    #: The plan's "13+1+7+N" group: national, certificate (高效办证), regional or local.
+    item_group = Varchar(length=16, default="national")
+    #: The county-level unit a local item belongs to (None: the whole city).
+    locality_code = Varchar(length=16, null=True, default=None)
+    #: Who may apply: person, enterprise or both (hierarchy.items.Serves).
+    serves = Varchar(length=12, default="person")
 
 
 class Token(Table, tablename="token"):
@@ -108,6 +114,19 @@ class Case(Table, tablename="case_file"):
     extension = JSON(null=True, default=None)
     rating = Integer(null=True, default=None)
     rating_comment = Text(default="")
+    #: Who recorded the rating: applicant (with the code), agent (on their behalf) or unrated.
+    rating_source = Varchar(length=12, null=True, default=None)
+    #: The one-time code the applicant rates with (printed on the receipt); used once.
+    rating_code = Varchar(length=16, null=True, default=None)
+    rating_code_used_at = Timestamptz(null=True, default=None)
+    #: Set at resolve: outcome, what was issued, delivery channel and date.
+    result = JSON(null=True, default=None)
+    #: Keyed hashes (server.search) of the applicant's name, resident ID or credit code,
+    #: phone and the project code: exact-match search without indexing them in clear.
+    name_key = Varchar(length=32, null=True, default=None, index=True)
+    id_key = Varchar(length=32, null=True, default=None, index=True)
+    phone_key = Varchar(length=32, null=True, default=None, index=True)
+    project_key = Varchar(length=32, null=True, default=None, index=True)
     review = JSON(null=True, default=None)
     #: Whoever ever held it keeps read access (they must tell the applicant).
     holders = JSON(default=[])

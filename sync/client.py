@@ -21,7 +21,9 @@ import msgspec
 from hierarchy import intake
 from hierarchy.cases import NO_ITEM_DAYS, Actor, CaseKind, CaseState, Status, base_priority
 from hierarchy.errors import DaibanError
+from hierarchy.items import cross_county_owner
 from hierarchy.machine import Action, Decision, UnitRef, apply, decide
+from hierarchy.ratings import new_rating_code
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
@@ -75,7 +77,8 @@ def state_of(case: Case) -> CaseState:
         materials=tuple(case.materials), sla_events=tuple(msgspec.convert(case.sla_events, list[SlaEvent])),
         extension=case.extension, last_from_unit=case.last_from_unit, last_from_path=case.last_from_path,
         queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
-        review=case.review, escalations=case.escalations, returns=case.returns, reopens=case.reopens,
+        rating_source=case.rating_source, result=case.result, applicant=case.applicant, review=case.review,
+        escalations=case.escalations, returns=case.returns, reopens=case.reopens,
         title=case.title, description=case.description, attachments=tuple(case.attachments),
         source=case.source, feedback=case.feedback,
     )  # fmt: skip
@@ -274,17 +277,23 @@ class SyncClient:
             applicant_type=create.applicant.type, ticket_no=create.ticket_no,
         )  # fmt: skip
         days = item["promised_days"] if item else NO_ITEM_DAYS
+        if create.rating_code is None:
+            # Made here, so the receipt printed now carries it; the server keeps it.
+            create = msgspec.structs.replace(create, rating_code=new_rating_code())
         now = datetime.now(UTC)
         complaint = create.kind is CaseKind.COMPLAINT
-        owner = self._city() if complaint else (me.unit_code, me.unit_path)
+        elsewhere = None if complaint or item is None else cross_county_owner(item, me.unit_path)
+        owner = self._city() if complaint else elsewhere or (me.unit_code, me.unit_path)
+        queued = complaint or elsewhere is not None
         weekends = self.replica.get("open_weekends") == "1"
         case = Case(
             id=create.id, kind=create.kind, item_code=create.item_code, title=title,
             description=create.description, applicant=applicant,
             groups=[g.value for g in create.groups], service_mode=create.service_mode.value,
             origin_unit=me.unit_code, origin_path=me.unit_path, owner_unit=owner[0], owner_path=owner[1],
-            created_by=me.id, assignee_id=None if complaint else me.id,
-            status=Status.QUEUED if complaint else Status.IN_PROGRESS,
+            created_by=me.id, assignee_id=None if queued else me.id,
+            status=Status.QUEUED if queued else Status.IN_PROGRESS, rating_code=create.rating_code,
+            last_from_unit=me.unit_code if elsewhere else None, last_from_path=me.unit_path if elsewhere else None,
             priority=base_priority(create.kind, create.service_mode, [g.value for g in create.groups]),
             materials=[{**m, "state": "missing"} for m in (item or {}).get("materials", [])], accepted_at=now,
             due_at=compute_sla(now, days, weekends, ()).due_at, promised_days=days,

@@ -56,6 +56,8 @@ class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     #: The channel it came in by; a 12345 matter carries its ticket number.
     source: Source = Source.VILLAGE
     ticket_no: str | None = None
+    #: The one-time rating code the device printed on the receipt (the server makes one if absent).
+    rating_code: str | None = None
 
 
 class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -82,6 +84,13 @@ class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     media_type: str | None = None
     size: int | None = None
     provided: bool | None = None
+    #: resolve: what was issued, how it reaches the applicant (window, village_point, post,
+    #: e_licence) and on which day (YYYY-MM-DD).
+    issued: str | None = None
+    delivery: str | None = None
+    delivered_on: str | None = None
+    #: update: corrections of the applicant's name, phone, resident_id or credit_code.
+    applicant: dict[str, Any] | None = None
 
     def args(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not None}
@@ -122,7 +131,13 @@ class Case(msgspec.Struct, kw_only=True):
     extension: dict[str, Any] | None = None
     rating: int | None = None
     rating_comment: str = ""
+    #: Who recorded the rating: applicant, agent (on their behalf) or unrated (closed as 未评价).
+    rating_source: str | None = None
+    #: Shown to the origin side only (they print the receipt).
+    rating_code: str | None = None
     review: dict[str, Any] | None = None
+    #: Set at resolve: outcome, issued, delivery, delivered_on, at.
+    result: dict[str, Any] | None = None
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None

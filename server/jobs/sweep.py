@@ -12,6 +12,8 @@ What it does to each open case:
 - **Warning** — the assignee hears once per due time when one working day is left.
 - **容缺 deferrals** — once a day, deferred materials past their due date are flagged
   and the assignee (else the creator) told.
+- **未评价** — a resolved case the applicant has not rated within ``unrated_close_days``
+  working days is closed by the system as unrated (counted apart in reports).
 
 Once per breach: each breach has a key (the due time, or the queue entry) that is
 recorded under ``flags["sla"]`` in the same transaction as the escalation or the
@@ -33,7 +35,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from asyncpg.exceptions import DeadlockDetectedError
@@ -43,6 +45,7 @@ from hierarchy.breaches import Breach, UnitClock, assess, overdue_deferrals, sla
 from hierarchy.calendar import TZ, local_date
 from hierarchy.cases import OPEN_VALUES, Status, system_actor
 from hierarchy.machine import Action, decide
+from hierarchy.ratings import UNRATED_CLOSE_DAYS, unrated_close_at
 from server import db
 from server.cases import to_state, utc, write_decision
 from server.db import Database
@@ -93,6 +96,7 @@ class SweepResult:
     flagged: int = 0
     warned: int = 0
     deferrals: int = 0
+    unrated: int = 0
     lost: int = 0  # someone else (another sweep, an agent) changed the case first
 
     def as_dict(self) -> dict[str, int]:
@@ -265,6 +269,28 @@ class _Sweep:
             self.result.deferrals += len(late)
 
 
+    async def close_unrated(self, days: int) -> None:
+        """Close, as 未评价, resolved cases the applicant has not rated within ``days``
+        working days (a working day is at least a calendar day: the scan's bound)."""
+        resolved = (Case.status == Status.RESOLVED.value) & (Case.resolved_at < utc(self.now - timedelta(days=days)))
+        async for rows in case_batches((Case.id,), resolved, BATCH):
+            for row in rows:
+                async with db.transaction(self.engine):
+                    case = await self.locked_row(row["id"])
+                    if case is None or case["status"] != Status.RESOLVED.value:
+                        continue
+                    state = to_state(case)
+                    close_at = unrated_close_at(state, days)
+                    if close_at is None or self.now < close_at:
+                        continue
+                    actor = system_actor(case["origin_unit"], case["origin_path"])
+                    decision = decide(state, actor, Action.CLOSE_UNRATED, {"days": days}, self.now)
+                    if await write_decision(self.engine, case, actor, decision, self.now):
+                        self.result.unrated += 1
+                    else:
+                        self.result.lost += 1
+
+
 def _label(row: dict[str, Any]) -> str:
     return str(row.get("ref") or row.get("title") or row["id"])
 
@@ -280,11 +306,12 @@ async def _first_today(name: str, today: date) -> bool:
     return bool(claimed)
 
 
-async def sweep(engine: Database, now: datetime) -> SweepResult:
+async def sweep(engine: Database, now: datetime, unrated_days: int = UNRATED_CLOSE_DAYS) -> SweepResult:
     """Run the whole sweep once at ``now``; safe to run in several workers at once."""
     run = _Sweep(engine, now)
     await run.run()
     await run.deferrals()
+    await run.close_unrated(unrated_days)
     return run.result
 
 
@@ -295,7 +322,9 @@ def _default_clock() -> datetime:
 async def sla_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Job: the SLA sweep (cron: every minute)."""
     clock: Callable[[], datetime] = ctx.get("clock") or _default_clock
-    result = await sweep(ctx["engine"], clock())
+    settings = ctx.get("settings")
+    days = settings.unrated_close_days if settings is not None else UNRATED_CLOSE_DAYS
+    result = await sweep(ctx["engine"], clock(), days)
     if any(v for k, v in result.as_dict().items() if k != "scanned"):
         log.info("sla sweep: %s", result.as_dict())
     return result.as_dict()

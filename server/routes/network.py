@@ -31,9 +31,14 @@ class UnitPage(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class MaterialOut(msgspec.Struct, kw_only=True, frozen=True):
+    """One entry of the item's checklist (一次性告知): everything the applicant hands in."""
+
     code: str
     name: str
+    #: May be handed in later under a signed commitment (容缺).
     deferrable: bool = False
+    #: Must be provided (or deferred) before the case can be resolved.
+    required: bool = True
 
 
 class ItemOut(msgspec.Struct, kw_only=True, frozen=True):
@@ -45,6 +50,29 @@ class ItemOut(msgspec.Struct, kw_only=True, frozen=True):
     materials: list[MaterialOut]
     promised_days: int
     demo_fields: list[str] = []
+    #: The plan's "13+1+7+N" group: national, certificate (高效办证), regional or local.
+    group: str = "national"
+    #: Who may apply: person, enterprise or both.
+    serves: str = "person"
+    #: A local item's county-level unit (None: the whole city); opened outside it, a case
+    #: goes straight to that county's task-force queue (跨域通办).
+    locality_code: str | None = None
+    locality_name: str | None = None
+    locality_path: str | None = None
+
+
+async def _items(rows: list[dict[str, Any]]) -> list[ItemOut]:
+    codes = {r["locality_code"] for r in rows if r["locality_code"]}
+    units: dict[str, dict[str, Any]] = {}
+    if codes:
+        found = await Unit.select(Unit.code, Unit.name, Unit.path).where(Unit.code.is_in(list(codes)))
+        units = {u["code"]: u for u in found}
+    out = []
+    for r in rows:
+        unit = units.get(r["locality_code"] or "")
+        extra = {"locality_name": unit["name"], "locality_path": unit["path"]} if unit else {}
+        out.append(msgspec.convert({**r, "group": r["item_group"], **extra}, ItemOut))
+    return out
 
 
 UNIT_COLUMNS = (
@@ -120,11 +148,11 @@ class ItemController(Controller):
             query = query.where(Item.scope == item_scope)
         if lifecycle:
             query = query.where(Item.lifecycle == lifecycle)
-        return msgspec.convert(await query, list[ItemOut])
+        return await _items(await query)
 
     @get("/{code:str}", operation_id="getItem", summary="One item")
     async def get_item(self, code: FromPath[str]) -> ItemOut:
         row = await Item.select().where(Item.code == code).output(load_json=True).first()
         if row is None:
             raise NotFound("item.not_found", f"no item with code {code}", item=code)
-        return msgspec.convert(row, ItemOut)
+        return (await _items([row]))[0]

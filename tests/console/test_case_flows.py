@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from console_kit import COUNTY, TOWN, Api, notes, screen_name, screen_text, sign_in, wait_for
+from console_kit import COUNTY, TOWN, VILLAGE, Api, notes, screen_name, screen_text, sign_in, wait_for
 from textual.pilot import Pilot
 
 from console.app import DaibanConsole
@@ -24,6 +25,15 @@ async def console(server: str) -> AsyncIterator[DaibanConsole]:
     client = HttpDataClient(server)
     yield DaibanConsole(client, status_every=60)
     await client.close()
+
+
+@contextlib.asynccontextmanager
+async def console_for(server: str) -> AsyncIterator[DaibanConsole]:
+    client = HttpDataClient(server)
+    try:
+        yield DaibanConsole(client, status_every=60)
+    finally:
+        await client.close()
 
 
 async def select(pilot: Pilot[None], case_id: str) -> None:
@@ -128,10 +138,12 @@ async def test_agents_show_by_name(console: DaibanConsole, api: Api) -> None:
         assert "assignee 滨河镇代办员二" in text and "#" + str(api.agent_id(TOWN_AGENT_2)) not in text
 
 
-async def test_resolve_then_confirm_with_a_rating(console: DaibanConsole, api: Api) -> None:
+async def test_resolve_then_confirm_with_a_rating(server: str, api: Api) -> None:
     case = api.queued_at_town()
     api.act(TOWN_AGENT, case["id"], "claim")
-    async with console.run_test(notifications=True) as pilot:
+    materials = [{"code": m["code"], "state": "provided"} for m in case["materials"]]
+    api.act(TOWN_AGENT, case["id"], "update", materials=materials)
+    async with console_for(server) as console, console.run_test(notifications=True) as pilot:
         await sign_in(pilot, TOWN_AGENT)
         await pilot.press("1")
         await select(pilot, case["id"])
@@ -139,7 +151,11 @@ async def test_resolve_then_confirm_with_a_rating(console: DaibanConsole, api: A
         await fill(pilot, "出生医学证明、户口登记、医保参保已办结")
         await noted(pilot, "resolved")
         assert api.case(TOWN_AGENT, case["id"])["status"] == "resolved"
-
+    # The applicant's rating is recorded by the village agent who took the matter, not by
+    # the town agent who resolved it.
+    async with console_for(server) as console, console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, f"a{VILLAGE}")
+        await pilot.press("3")
         await select(pilot, case["id"])
         await pilot.press("k")
         await wait_for(pilot, lambda: screen_name(console) == "ActionForm")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import Client, case_payload, headers
+from factories import Client, case_payload, headers, provide_all
 
 VILLAGE = "640502100002"  # 向阳巷居委会, a community under 滨河镇
 TOWN = "640502100"
@@ -41,6 +41,7 @@ async def test_village_to_city_and_back(client: Client) -> None:
     assert c["owner_unit"] == TOWN and c["status"] == "queued"
     await act(client, town, cid, "claim")
     c = await act(client, town, cid, "handover", agent=f"a{TOWN}-2", note="交给熟悉出生登记的同事")
+    await provide_all(client, town2, cid)
     c = await act(client, town2, cid, "resolve", note="出生医学证明、户口登记、医保参保已办结")
     assert c["status"] == "resolved"
     c = await act(client, villager, cid, "confirm", rating=5, comment="很方便")
@@ -49,9 +50,9 @@ async def test_village_to_city_and_back(client: Client) -> None:
     hist = (await client.get(f"/api/v1/cases/{cid}/history", headers=villager)).json()
     assert [e["action"] for e in hist] == [
         "create", "escalate", "claim", "escalate", "claim", "escalate", "dispatch", "claim", "handover",
-        "resolve", "confirm",
+        "update", "resolve", "confirm",
     ]  # fmt: skip
-    assert [e["version"] for e in hist] == list(range(1, 12))
+    assert [e["version"] for e in hist] == list(range(1, 13))
     assert all(e["actor_id"] and e["actor_unit"] for e in hist)
     assert [e["actor_unit"] for e in hist][:3] == [VILLAGE, VILLAGE, TOWN]
     assert hist[-1]["after"]["status"] == "closed"

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import Client, case_payload, headers
+from factories import Client, case_payload, headers, provide_all
 from litestar import Litestar
 
 from hierarchy.calendar import TZ
@@ -122,9 +122,13 @@ async def test_pause_extension_and_a_bad_rating_review(client: Client, clock: Cl
 
     # Resolved; the applicant rates it 不满意 (2): a review opens at the origin county.
     clock.at("2026-10-12T10:00")
+    await provide_all(client, villager, cid)
     await act(client, villager, cid, "resolve", note="出生登记已办结")
     clock.at("2026-10-12T15:00")
-    reviewed = await act(client, villager, cid, "confirm", rating=2, comment="跑了两趟")
+    # The villager resolved it, so the applicant rates it with the receipt's code.
+    r = await client.post("/api/v1/ratings", json={"code": case["rating_code"], "rating": 2, "comment": "跑了两趟"})
+    assert r.status_code == 200, r.text
+    reviewed = (await client.get(f"{CASES}/{cid}", headers=villager)).json()
     assert (reviewed["status"], reviewed["owner_unit"], reviewed["assignee_id"]) == ("queued", COUNTY, None)
     review = reviewed["review"]
     assert (review["state"], review["rating"], review["unit"]) == ("open", 2, COUNTY)
@@ -160,7 +164,7 @@ async def test_pause_extension_and_a_bad_rating_review(client: Client, clock: Cl
 
     hist = (await client.get(f"{CASES}/{cid}/history", headers=villager)).json()
     assert [e["action"] for e in hist] == [
-        "create", "wait", "resume", "extend", "approve-extension", "resolve", "confirm",
+        "create", "wait", "resume", "extend", "approve-extension", "update", "resolve", "confirm",
         "claim", "resolve", "reopen", "claim", "resolve", "confirm",
     ]  # fmt: skip
-    assert [e["version"] for e in hist] == list(range(1, 14))
+    assert [e["version"] for e in hist] == list(range(1, 15))

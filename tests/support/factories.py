@@ -67,3 +67,16 @@ async def register_device(client: Client, who: dict[str, str]) -> str:
     r = await client.post("/api/v1/devices", json={"name": "村级平板"}, headers=who)
     assert r.status_code == 201, r.text
     return str(r.json()["client_id"])
+
+
+def all_provided(case: dict[str, Any]) -> dict[str, Any]:
+    """An update body marking every material of ``case`` provided (a resolve needs it)."""
+    return {"materials": [{"code": m["code"], "state": "provided"} for m in case["materials"]]}
+
+
+async def provide_all(client: Client, who: dict[str, str], case_id: str) -> dict[str, Any]:
+    """Mark every material of a case provided, as the agent who holds it."""
+    case = (await client.get(f"/api/v1/cases/{case_id}", headers=who)).json()
+    r = await client.post(f"/api/v1/cases/{case_id}/update", json=all_provided(case), headers=who)
+    assert r.status_code == 200, r.text
+    return dict(r.json())

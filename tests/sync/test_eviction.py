@@ -63,8 +63,11 @@ async def test_closed_past_retention_is_evicted(settings: Settings, tmp_path: Pa
         body = case_payload()
         body.pop("id")
         case = device.create(body)
+        device.edit(case.id, materials=[{"code": m["code"], "state": "provided"} for m in case.materials])
         device.act(case.id, "resolve", note="当场办结")
-        device.act(case.id, "confirm", rating=5)
+        await device.sync()
+        # The agent resolved it, so the applicant rates it, with the code on the receipt.
+        await device.api("POST", "/api/v1/ratings", json={"code": case.rating_code, "rating": 5})
         await device.sync()
         assert device.case(case.id).status.value == "closed"
         now[0] += timedelta(days=29)

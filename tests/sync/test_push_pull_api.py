@@ -10,6 +10,10 @@ from factories import Client, case_payload, headers, register_device, sync_op
 
 VILLAGE = "640502100002"
 TOWN = "640502100"
+N01_MATERIALS = (
+    "birth-medical-certificate", "parents-id-cards", "household-register", "marriage-certificate",
+    "insurance-enrolment-form",
+)  # fmt: skip
 
 
 op = sync_op
@@ -48,12 +52,15 @@ async def test_seq_gap_and_rejection_do_not_stall(client: Client) -> None:
     batch = {"client_id": cid, "ops": [
         op(cid, 1, case_id, "claim"),  # no such case yet: rejected, recorded, seq advances
         op(cid, 2, case_id, "create", **body),
-        op(cid, 3, case_id, "resolve", note="办结"),  # materials fine, assignee: applied
+        op(cid, 3, case_id, "resolve", note="办结"),  # materials missing: rejected
+        op(cid, 4, case_id, "edit", materials=[{"code": m, "state": "provided"} for m in N01_MATERIALS]),
+        op(cid, 5, case_id, "resolve", note="办结"),  # materials fine, assignee: applied
     ]}  # fmt: skip
     res = (await client.post("/api/v1/sync/push", json=batch, headers=who)).json()
-    assert [x["result"] for x in res["results"]] == ["rejected", "applied", "applied"]
+    assert [x["result"] for x in res["results"]] == ["rejected", "applied", "rejected", "applied", "applied"]
     assert res["results"][0]["code"] == "case.not_found"
-    assert res["last_seq"] == 3
+    assert res["results"][2]["code"] == "case.materials_missing"
+    assert res["last_seq"] == 5
 
 
 async def test_revoked_device_token_is_refused_everywhere(client: Client) -> None:
