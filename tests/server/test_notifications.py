@@ -95,6 +95,8 @@ async def test_walk_every_hand_off_tells_exactly_who_it_reaches(server: str, tmp
         walk.act(f"a{OTHER_TOWN}", cid, "handover", agent=f"a{OTHER_TOWN}-2", note="轮休，请接办")
         await walk.expect({f"a{OTHER_TOWN}-2"}, hn.CASE_HANDED_OVER)
 
+        provided = [{"code": m["code"], "state": "provided"} for m in case.materials]
+        walk.act(f"a{OTHER_TOWN}-2", cid, "update", materials=provided)
         walk.act(f"a{OTHER_TOWN}-2", cid, "resolve", note="已办结")
         await walk.expect({f"a{VILLAGE}"}, hn.CASE_RESOLVED)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from factories import Client, case_payload, headers, resident_id
+from factories import Client, all_provided, case_payload, headers, resident_id
 
 from server import logs
 from server.settings import Settings
@@ -134,6 +134,7 @@ async def test_a_full_case_walk_logs_no_resident_id_phone_or_name(client: Client
     for who, action, body in (
         (villager, "escalate", {"reason": "需镇里办理"}),
         (town, "claim", {}),
+        (town, "update", all_provided(r.json())),
         (town, "resolve", {"note": "已办结"}),
         (villager, "confirm", {"rating": 5, "comment": "很好"}),
     ):
