@@ -71,7 +71,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
                         ProjectController,
-
                         Router("/", route_handlers=[RatingController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.
