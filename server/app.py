@@ -17,7 +17,7 @@ from server import db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
 from server.jobs.worker import open_queue
-from server.metrics import metrics_endpoint
+from server.metrics import metrics_endpoint, throttled
 from server.observe import ObserveMiddleware
 from server.problems import EXCEPTION_HANDLERS
 from server.routes.agents import AgentController
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         app.state.throttle = SignInThrottle(
             open_storage(settings.redis_url),
             Limits(settings.login_limits_account, settings.login_limits_username, settings.login_limits_address),
+            on_throttled=throttled,
         )
         app.state.hash_limiter = hash_limiter()
         try:

@@ -27,6 +27,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from server.throttle import log_throttled
 from sync.protocol import PushResponse
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -52,7 +53,9 @@ JOB_DURATION = Histogram(
     "daiban_job_duration_seconds", "Background job run time", ["job"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0),
 )
-THROTTLE_HITS = Counter("daiban_throttle_hits", "Requests refused by a throttle (429), by route", ["route"])
+THROTTLE_HITS = Counter(
+    "daiban_throttle_hits", "Sign-ins refused by the throttle, by window (account, username, address, busy)", ["limit"]
+)
 
 
 def record_push(result: PushResponse) -> dict[str, int]:
@@ -66,6 +69,12 @@ def record_push(result: PushResponse) -> dict[str, int]:
         if n:
             SYNC_OPS.labels(outcome).inc(n)
     return counts
+
+
+def throttled(kind: str) -> None:
+    """The sign-in throttle's hook: count the refusal (and log it, as the default hook does)."""
+    THROTTLE_HITS.labels(kind).inc()
+    log_throttled(kind)
 
 
 def scrape() -> bytes:

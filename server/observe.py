@@ -19,7 +19,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.logs import get_logger
-from server.metrics import LATENCY, PULL_LAG, REQUESTS, THROTTLE_HITS, record_push
+from server.metrics import LATENCY, PULL_LAG, REQUESTS, record_push
 from server.tables import Counter
 from sync.protocol import PullResponse, PushResponse
 
@@ -80,8 +80,6 @@ class ObserveMiddleware:
                 method = scope.get("method", "")
                 REQUESTS.labels(method, route, str(status)).inc()
                 LATENCY.labels(method, route).observe(elapsed)
-                if status == 429:  # whichever throttle refused it (sign-in, rate limits)
-                    THROTTLE_HITS.labels(route).inc()
                 if route not in _QUIET_ROUTES or status >= 400:
                     log.log(
                         40 if status >= 500 else 20,
