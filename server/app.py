@@ -16,6 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from server import db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
+from server.guard import InputGuard
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint, throttled
 from server.observe import ObserveMiddleware
@@ -75,7 +76,11 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                         Router("/", route_handlers=[RatingController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.
-        middleware=[ObserveMiddleware, DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"])],
+        middleware=[
+            ObserveMiddleware,
+            InputGuard,  # control characters and bad UTF-8 in the path, query or a JSON body
+            DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"]),
+        ],
         dependencies=DEPENDENCIES,
         plugins=[logs.plugin(settings), *tracing(settings)],
         lifespan=[lifespan],

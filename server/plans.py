@@ -37,6 +37,7 @@ from server.queries import under
 from server.reports import scoped_unit
 from server.tables import Agent, Item, Plan, Unit
 from server.workload import open_cases, subtree_agents
+from sync.wire import Code, UnitCode
 
 
 class MoveOut(msgspec.Struct, kw_only=True):
@@ -68,13 +69,13 @@ class PlanOut(msgspec.Struct, kw_only=True):
     after_late_unattended: int = 0
     #: Stranded cases nobody could be found for.
     unplaced: list[str] = []
-    agent: str | None = None
+    agent: Code | None = None
     applied_at: datetime | None = None
     result: dict[str, Any] | None = None
 
 
 class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    unit: str
+    unit: UnitCode
     #: Plan only this agent's open cases away (username), e.g. before or after disabling them.
     agent: str | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import Request, Response
@@ -79,7 +80,19 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "internal error", request)
 
 
+def decode_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body the JSON decoder could not read at all (invalid UTF-8, nesting deeper than
+    the decoder recurses); the same errors raised anywhere else stay a 500."""
+    if not any("decode" in frame.name for frame in traceback.extract_tb(exc.__traceback__)[-3:]):
+        return internal_error(request, exc)
+    if isinstance(exc, RecursionError):
+        return problem(400, "request.too_deep", "JSON 嵌套层数过多", request)
+    return problem(400, "request.invalid_encoding", "请求体不是有效的 UTF-8", request)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    UnicodeDecodeError: decode_error,
+    RecursionError: decode_error,
     DaibanError: domain_error,
     HTTPException: http_error,
     Exception: internal_error,

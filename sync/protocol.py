@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from sync.wire import Case
+from sync.wire import Case, Code, Int64, PersonName
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
@@ -26,14 +26,14 @@ Result = Literal["applied", "duplicate", "rejected"]
 class Operation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     op_id: uuid.UUID
     client_id: uuid.UUID
-    seq: int
+    seq: Int64
     case_id: uuid.UUID
-    kind: OpKind
+    kind: Code
     #: Decoded per operation on the server (``sync.op_invalid`` when they do not fit the
     #: kind), so one bad operation is rejected alone instead of failing its batch.
     args: Any = {}
     #: Hybrid logical clock of the device when the operation was made ("ms:counter:node").
-    hlc: str = ""
+    hlc: Code = ""
 
 
 class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -79,7 +79,7 @@ class PullResponse(msgspec.Struct, kw_only=True):
 
 
 class DeviceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str = ""
+    name: PersonName = ""
     client_id: uuid.UUID | None = None
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from hierarchy.cases import CaseKind, Group, ServiceMode, Source, Status
+from hierarchy.machine import MAX_TEXT, MAX_TITLE
 
 #: No control characters but tab and line breaks (NUL cannot be stored by PostgreSQL).
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -23,30 +24,46 @@ Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=ONE_
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 
 
+#: Free text a person writes; the limits are the ones the rules apply (hierarchy.machine).
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT, pattern=PRINTABLE)]
+Title = Annotated[str, msgspec.Meta(max_length=MAX_TITLE, pattern=PRINTABLE)]
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# One-line strings: codes, names, numbers.
+Code = Annotated[str, msgspec.Meta(max_length=64, pattern=ONE_LINE)]
+UnitCode = Annotated[str, msgspec.Meta(max_length=16, pattern=ONE_LINE)]
+Number = Annotated[str, msgspec.Meta(max_length=32, pattern=ONE_LINE)]
+PersonName = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
+FileName = Annotated[str, msgspec.Meta(max_length=200, pattern=ONE_LINE)]
+MediaType = Annotated[str, msgspec.Meta(max_length=127, pattern=ONE_LINE)]
+#: Materials as a case lists them: a few dozen at most.
+Materials = Annotated[list[dict[str, Any]], msgspec.Meta(max_length=100)]
+
+
 class Applicant(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     type: Literal["person", "firm"]
-    name: str = msgspec.field(default="")
-    resident_id: str | None = None
-    phone: str | None = None
-    credit_code: str | None = None
-    contact: str | None = None
+    name: PersonName = msgspec.field(default="")
+    resident_id: Number | None = None
+    phone: Number | None = None
+    credit_code: Number | None = None
+    contact: PersonName | None = None
 
 
 class ProjectRef(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The enterprise investment project a county or park task force follows (专员跟进)."""
 
-    name: str
-    code: str = ""
-    firm: str = ""
+    name: PersonName
+    code: Code = ""
+    firm: PersonName = ""
 
 
 class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: uuid.UUID
     kind: CaseKind = CaseKind.SERVICE
     #: The catalogue item; a complaint or a 12345 matter may have none.
-    item_code: str = ""
-    title: str = ""
-    description: str = ""
+    item_code: Code = ""
+    title: Title = ""
+    description: Text = ""
     applicant: Applicant
     groups: list[Group] = []
     service_mode: ServiceMode = ServiceMode.ASSIST
@@ -55,34 +72,34 @@ class CaseCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     taken_at: datetime | None = None
     #: The channel it came in by; a 12345 matter carries its ticket number.
     source: Source = Source.VILLAGE
-    ticket_no: str | None = None
+    ticket_no: Code | None = None
     #: The one-time rating code the device printed on the receipt (the server makes one if absent).
-    rating_code: str | None = None
+    rating_code: Code | None = None
 
 
 class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Arguments of a case action; which are required depends on the action."""
 
-    expected_version: int | None = None
-    reason: str | None = None
-    note: str | None = None
-    unit: str | None = None
-    agent: str | None = None
-    days: int | None = None
+    expected_version: Int32 | None = None
+    reason: Text | None = None
+    note: Text | None = None
+    unit: UnitCode | None = None
+    agent: Code | None = None
+    days: Int32 | None = None
     approve: bool | None = None
-    rating: int | None = None
-    comment: str | None = None
+    rating: Int32 | None = None
+    comment: Text | None = None
     uphold: bool | None = None
-    title: str | None = None
-    description: str | None = None
-    materials: list[dict[str, Any]] | None = None
+    title: Title | None = None
+    description: Text | None = None
+    materials: Materials | None = None
     #: attach / detach: the file by its sha256, its material ("other" for none) and name.
     #: The server takes type and size from the verified upload, not from here.
-    sha256: str | None = None
-    material: str | None = None
-    name: str | None = None
-    media_type: str | None = None
-    size: int | None = None
+    sha256: Code | None = None
+    material: Code | None = None
+    name: FileName | None = None
+    media_type: MediaType | None = None
+    size: Int64 | None = None
     provided: bool | None = None
     #: resolve: what was issued, how it reaches the applicant (window, village_point, post,
     #: e_licence) and on which day (YYYY-MM-DD).
@@ -99,9 +116,9 @@ class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class EditRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Arguments of a synced ``edit``: the fields merged one by one by their clocks."""
 
-    title: str | None = None
-    description: str | None = None
-    materials: list[dict[str, Any]] | None = None
+    title: Title | None = None
+    description: Text | None = None
+    materials: Materials | None = None
 
 
 class Case(msgspec.Struct, kw_only=True):

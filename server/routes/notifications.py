@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from server import inbox
 from server.auth import Principal
 from server.deps import NowDep
+from server.params import RowId
 
 Req = Request[Principal, Any, Any]
 
@@ -33,7 +34,7 @@ class NotificationController(Controller):
         return inbox.UnreadCount(unread=await inbox.unread_count(request.user.id))
 
     @post("/{notification_id:int}/read", operation_id="readNotification", status_code=200, summary="Mark one read")
-    async def read_one(self, request: Req, now: NowDep, notification_id: FromPath[int]) -> inbox.MarkedRead:
+    async def read_one(self, request: Req, now: NowDep, notification_id: RowId) -> inbox.MarkedRead:
         return await inbox.mark_read(request.user.id, now, notification_id)
 
     @post("/read-all", operation_id="readAllNotifications", status_code=200, summary="Mark every notification read")

@@ -14,6 +14,7 @@ from server import sync
 from server.auth import Principal
 from server.deps import EngineDep, NowDep, SettingsDep
 from server.observe import pulled, pushed
+from server.params import INT64_MAX
 from sync.protocol import MSGPACK, DeviceCreate, DeviceOut, PullResponse, PushRequest, PushResponse
 
 Req = Request[Principal, Any, Any]
@@ -79,7 +80,7 @@ class SyncController(Controller):
         settings: SettingsDep,
         now: NowDep,
         client_id: Annotated[uuid.UUID, QueryParameter()],
-        cursor: Annotated[int, QueryParameter(ge=0)] = 0,
+        cursor: Annotated[int, QueryParameter(ge=0, le=INT64_MAX)] = 0,
         limit: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
     ) -> Response[PullResponse]:
         page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now)

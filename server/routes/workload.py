@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from hierarchy.roles import PLANNERS
 from server import plans, workload
 from server.auth import Principal
 from server.deps import EngineDep, NowDep
 from server.guards import roles
+from server.params import RowId
 
 Req = Request[Principal, Any, Any]
 planners_only = roles(PLANNERS, "workload.forbidden", "only county leads, the city dispatcher and admins plan workload")
@@ -47,7 +48,7 @@ class WorkloadController(Controller):
         return await plans.create_plan(request.user.actor, data.unit, now, data.agent)
 
     @get("/plans/{plan_id:int}", operation_id="getPlan", summary="One stored plan")
-    async def get_plan(self, request: Req, plan_id: FromPath[int]) -> plans.PlanOut:
+    async def get_plan(self, request: Req, plan_id: RowId) -> plans.PlanOut:
         return await plans.get_plan(request.user.actor, plan_id)
 
     @post(
@@ -57,5 +58,5 @@ class WorkloadController(Controller):
         summary="Apply a plan's moves as handovers, each atomically; changed cases are skipped; resumable",
         guards=[planners_only],
     )
-    async def apply_plan(self, request: Req, engine: EngineDep, now: NowDep, plan_id: FromPath[int]) -> plans.PlanOut:
+    async def apply_plan(self, request: Req, engine: EngineDep, now: NowDep, plan_id: RowId) -> plans.PlanOut:
         return await plans.apply_plan(engine, request.user.actor, plan_id, now)

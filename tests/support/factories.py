@@ -6,6 +6,7 @@ import itertools
 import uuid
 from typing import Any
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -80,3 +81,18 @@ async def provide_all(client: Client, who: dict[str, str], case_id: str) -> dict
     r = await client.post(f"/api/v1/cases/{case_id}/update", json=all_provided(case), headers=who)
     assert r.status_code == 200, r.text
     return dict(r.json())
+
+
+Status = int | tuple[int, ...]
+
+
+def assert_problem(r: httpx.Response, status: Status, code: str | None = None, why: object = "") -> dict[str, Any]:
+    statuses = status if isinstance(status, tuple) else (status,)
+    assert r.status_code in statuses, (why, r.status_code, r.text)
+    assert r.headers["content-type"].startswith("application/problem+json"), (why, r.headers["content-type"])
+    body = r.json()
+    assert body["status"] == r.status_code, (why, body)
+    assert isinstance(body["code"], str) and body["code"], (why, body)
+    if code is not None:
+        assert body["code"] == code, (why, body)
+    return dict(body)
