@@ -69,7 +69,7 @@ class PlanOut(msgspec.Struct, kw_only=True):
     after_late_unattended: int = 0
     #: Stranded cases nobody could be found for.
     unplaced: list[str] = []
-    agent: Code | None = None
+    agent: str | None = None
     applied_at: datetime | None = None
     result: dict[str, Any] | None = None
 
@@ -77,7 +77,7 @@ class PlanOut(msgspec.Struct, kw_only=True):
 class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     unit: UnitCode
     #: Plan only this agent's open cases away (username), e.g. before or after disabling them.
-    agent: str | None = None
+    agent: Code | None = None
 
 
 async def load_pool(

@@ -103,9 +103,9 @@ class ActionRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     provided: bool | None = None
     #: resolve: what was issued, how it reaches the applicant (window, village_point, post,
     #: e_licence) and on which day (YYYY-MM-DD).
-    issued: str | None = None
-    delivery: str | None = None
-    delivered_on: str | None = None
+    issued: Text | None = None
+    delivery: Code | None = None
+    delivered_on: Code | None = None
     #: update: corrections of the applicant's name, phone, resident_id or credit_code.
     applicant: dict[str, Any] | None = None
 
