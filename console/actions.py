@@ -1,13 +1,20 @@
-"""Every case action the console offers: its key, its words, and what it asks for.
+"""How the console presents each case action: its key, its words, what its form asks.
 
-One table drives the key bindings, the command palette, the forms and the help screen,
-so they never disagree.
+Which actions a case allows is not decided here: :func:`allowed` asks the rules
+(:func:`hierarchy.allowed.allowed_actions`), so the footer, the palette and the help never
+offer what the status machine would refuse. Labels are marked for the catalog and
+translated where shown (``_(spec.label)``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
+
+from hierarchy.allowed import allowed_actions
+from hierarchy.cases import Actor, CaseState
+from hierarchy.i18n import N_
 
 Field = Literal["reason", "note", "days", "rating", "comment", "approve"]
 Target = Literal["unit", "agent_or_unit"]
@@ -19,150 +26,86 @@ class ActionSpec:
     label: str
     key: str
     help: str
-    #: Statuses in which the action can make sense (the server has the final word).
-    statuses: frozenset[str]
-    #: Form fields, in order; the first text field is required.
+    #: Form fields, in order; required ones are listed again in ``required``.
     fields: tuple[Field, ...] = ()
     required: tuple[Field, ...] = ()
     #: Who or where the case goes, picked before the form.
     target: Target | None = None
     #: What the notification says when it worked.
     done: str = ""
+    #: One key changes the case at once: ask first.
+    confirm: bool = False
 
-
-_OPEN = frozenset({"queued", "in_progress"})
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("claim", "Claim", "c", "Take a queued case of your unit", frozenset({"queued"}), done="claimed"),
+    ActionSpec("claim", N_("Claim"), "c", N_("Take a queued case of your unit"), done=N_("claimed"), confirm=True),
     ActionSpec(
-        "release", "Release", "l", "Put your case back in the unit's queue", frozenset({"in_progress"}), done="released"
+        "release", N_("Release"), "l", N_("Put your case back in the unit's queue"), done=N_("released"), confirm=True
     ),
     ActionSpec(
-        "escalate",
-        "Escalate",
-        "e",
-        "Send the case up to the parent unit, with a reason",
-        _OPEN,
-        fields=("reason",),
-        required=("reason",),
-        done="escalated",
+        "escalate", N_("Escalate"), "e", N_("Send the case up to the parent unit, with a reason"),
+        fields=("reason",), required=("reason",), done=N_("escalated"),
     ),
     ActionSpec(
-        "return",
-        "Return (退回)",
-        "b",
-        "Send a queued case back to the unit that sent it: not ours",
-        frozenset({"queued"}),
-        fields=("reason",),
-        required=("reason",),
-        done="returned",
+        "return", N_("Return"), "b", N_("Send a queued case back to the unit that sent it: not ours"),
+        fields=("reason",), required=("reason",), done=N_("returned"),
     ),
     ActionSpec(
-        "dispatch",
-        "Dispatch down (转办)",
-        "d",
-        "Send the case to a unit in your subtree",
-        _OPEN,
-        fields=("reason",),
-        target="unit",
-        done="dispatched",
+        "dispatch", N_("Dispatch down"), "d", N_("Send the case to a unit in your subtree, with a reason"),
+        fields=("reason",), required=("reason",), target="unit", done=N_("dispatched"),
     ),
     ActionSpec(
-        "handover",
-        "Hand over",
-        "h",
-        "Give the case to another agent of the unit, or to another unit, with a note",
-        _OPEN,
-        fields=("note",),
-        required=("note",),
-        target="agent_or_unit",
-        done="handed over",
+        "handover", N_("Hand over"), "h",
+        N_("Give the case to another agent of the unit, or to another unit, with a note"),
+        fields=("note",), required=("note",), target="agent_or_unit", done=N_("handed over"),
     ),
     ActionSpec(
-        "wait",
-        "Wait for applicant",
-        "w",
-        "Pause the clock while the applicant brings something (at most 5 working days)",
-        frozenset({"in_progress"}),
-        fields=("reason",),
-        required=("reason",),
-        done="paused",
+        "wait", N_("Wait for applicant"), "w",
+        N_("Pause the clock while the applicant brings something (at most 5 working days)"),
+        fields=("reason",), required=("reason",), done=N_("paused"),
     ),
-    ActionSpec("resume", "Resume", "u", "Start the clock again", frozenset({"waiting_applicant"}), done="resumed"),
+    ActionSpec("resume", N_("Resume"), "u", N_("Start the clock again"), done=N_("resumed"), confirm=True),
     ActionSpec(
-        "extend",
-        "Request extension (延期)",
-        "x",
-        "Ask the parent unit for more working days, once, before the due time",
-        frozenset({"in_progress", "waiting_applicant"}),
-        fields=("days", "reason"),
-        required=("days", "reason"),
-        done="extension requested",
+        "extend", N_("Request extension"), "x",
+        N_("Ask the parent unit for more working days, once, before the due time"),
+        fields=("days", "reason"), required=("days", "reason"), done=N_("extension requested"),
     ),
     ActionSpec(
-        "approve-extension",
-        "Decide extension",
-        "a",
-        "Approve or reject a requested extension (parent unit)",
-        frozenset({"in_progress", "waiting_applicant"}),
-        fields=("approve",),
-        required=("approve",),
-        done="extension decided",
+        "approve-extension", N_("Decide extension"), "a", N_("Approve or reject a requested extension (parent unit)"),
+        fields=("approve",), required=("approve",), done=N_("extension decided"),
     ),
     ActionSpec(
-        "resolve",
-        "Resolve",
-        "r",
-        "Mark the matter done, with a note of what was done",
-        frozenset({"in_progress"}),
-        fields=("note",),
-        required=("note",),
-        done="resolved",
+        "resolve", N_("Resolve"), "r", N_("Mark the matter done, with a note of what was done"),
+        fields=("note",), required=("note",), done=N_("resolved"),
     ),
     ActionSpec(
-        "confirm",
-        "Confirm with rating (好差评)",
-        "k",
-        "Record the applicant's feedback and rating; 不满意 or worse opens a review",
-        frozenset({"resolved"}),
-        fields=("rating", "comment"),
-        required=("rating",),
-        done="confirmed",
+        "confirm", N_("Confirm with rating"), "k",
+        N_("Record the applicant's feedback and rating; 不满意 or worse opens a review"),
+        fields=("rating", "comment"), required=("rating",), done=N_("confirmed"),
     ),
     ActionSpec(
-        "reopen",
-        "Reopen",
-        "o",
-        "Reopen a resolved or closed case within 15 days",
-        frozenset({"resolved", "closed"}),
-        fields=("reason",),
-        required=("reason",),
-        done="reopened",
+        "reopen", N_("Reopen"), "o", N_("Reopen a resolved or closed case within 15 days"),
+        fields=("reason",), required=("reason",), done=N_("reopened"),
     ),
     ActionSpec(
-        "cancel",
-        "Cancel",
-        "ctrl+k",
-        "Cancel the case (creator or dispatcher), with a reason",
-        _OPEN,
-        fields=("reason",),
-        required=("reason",),
-        done="cancelled",
+        "cancel", N_("Cancel case"), "ctrl+k", N_("Cancel the case (creator or dispatcher), with a reason"),
+        fields=("reason",), required=("reason",), done=N_("cancelled"),
     ),
-)
+)  # fmt: skip
 
 BY_NAME = {spec.name: spec for spec in ACTIONS}
 
 FIELD_LABELS: dict[Field, str] = {
-    "reason": "Reason",
-    "note": "Note",
-    "days": "Working days (1–10)",
-    "rating": "Rating 1–5 (5 非常满意 … 1 非常不满意)",
-    "comment": "Applicant's comment",
-    "approve": "Approve the extension?",
+    "reason": N_("Reason"),
+    "note": N_("Note"),
+    "days": N_("Working days (1–10)"),
+    "rating": N_("Rating 1–5 (5 非常满意 … 1 非常不满意)"),
+    "comment": N_("Applicant's comment"),
+    "approve": N_("Approve the extension?"),
 }
 
 
-def offered(status: str) -> list[ActionSpec]:
-    """Actions that can make sense for a case in ``status``."""
-    return [spec for spec in ACTIONS if status in spec.statuses]
+def allowed(case: CaseState, actor: Actor, now: datetime) -> list[ActionSpec]:
+    """The actions ``actor`` may take on ``case`` now, as the rules say."""
+    names = {action.value for action in allowed_actions(case, actor, now)}
+    return [spec for spec in ACTIONS if spec.name in names]

@@ -17,10 +17,13 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
+from hierarchy.cases import OPEN_STATUSES
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import _
 from sync.wire import AgentOut, Case, CaseEvent
 
 __all__ = [
+    "OPEN_FILTER",
     "VIEWS",
     "AgentLoad",
     "AgentOut",
@@ -43,6 +46,9 @@ __all__ = [
     "Workload",
     "with_escalations",
 ]
+
+#: The statuses of work still to do: the lists show these unless the agent asks for all.
+OPEN_FILTER: tuple[str, ...] = tuple(sorted(status.value for status in OPEN_STATUSES))
 
 View = Literal["mine", "queue", "scope"]
 VIEWS: tuple[View, ...] = ("mine", "queue", "scope")
@@ -68,17 +74,21 @@ class CaseFilter(msgspec.Struct, kw_only=True, frozen=True):
 
     def describe(self) -> str:
         parts = []
-        if self.status:
-            parts.append("status=" + ",".join(self.status))
+        if tuple(sorted(self.status)) == OPEN_FILTER:
+            parts.append(_("open"))
+        elif self.status:
+            parts.append(_("status={status}").format(status=",".join(self.status)))
+        else:
+            parts.append(_("all statuses"))
         if self.item:
-            parts.append(f"item={self.item}")
+            parts.append(_("item={item}").format(item=self.item))
         if self.kind:
-            parts.append(f"kind={self.kind}")
+            parts.append(_("kind={kind}").format(kind=self.kind))
         if self.overdue is not None:
-            parts.append("overdue" if self.overdue else "not overdue")
+            parts.append(_("overdue") if self.overdue else _("not overdue"))
         if self.unit:
-            parts.append(f"unit={self.unit}")
-        return " ".join(parts) or "no filters"
+            parts.append(_("unit={unit}").format(unit=self.unit))
+        return " ".join(parts)
 
 
 class CaseRow(msgspec.Struct, kw_only=True):
@@ -134,6 +144,8 @@ class SyncConflict(msgspec.Struct, kw_only=True, frozen=True):
     """An operation the server refused, or a local edit to a case that left the scope."""
 
     op_id: str
+    #: The device's number for it (what dismissing names); None where nothing is kept.
+    id: int | None = None
     case_id: str | None = None
     ref: str | None = None
     action: str = ""
@@ -310,6 +322,10 @@ class DataClient(Protocol):
     async def status(self) -> SyncStatus: ...
 
     async def conflicts(self) -> list[SyncConflict]: ...
+
+    async def dismiss_conflict(self, conflict_id: int) -> None:
+        """The agent has seen it (and redone or told the applicant): stop listing it."""
+        ...
 
     async def sync(self) -> SyncStatus: ...
 

@@ -7,37 +7,50 @@ from datetime import datetime, timedelta, timezone
 
 from rich.text import Text
 
+from hierarchy.cases import OPEN_STATUSES
+from hierarchy.i18n import N_, _
+
 #: Times show in China Standard Time, where every unit works.
 CST = timezone(timedelta(hours=8), "CST")
 
-OPEN = frozenset({"queued", "in_progress", "waiting_applicant"})
+OPEN = frozenset(status.value for status in OPEN_STATUSES)
 
+#: Labels are catalog keys: show them through ``_()`` (or the helpers below).
 STATUS_LABELS = {
-    "queued": "queued",
-    "in_progress": "in progress",
-    "waiting_applicant": "waiting",
-    "resolved": "resolved",
-    "closed": "closed",
-    "cancelled": "cancelled",
+    "queued": N_("queued"),
+    "in_progress": N_("in progress"),
+    "waiting_applicant": N_("waiting"),
+    "resolved": N_("resolved"),
+    "closed": N_("closed"),
+    "cancelled": N_("cancelled"),
 }
-KIND_LABELS = {"service": "service", "project_issue": "project", "complaint": "complaint"}
+KIND_LABELS = {"service": N_("service"), "project_issue": N_("project"), "complaint": N_("complaint")}
 MODE_LABELS = {
-    "assist": "帮办",
-    "proxy": "代理办",
-    "accompany": "陪同办",
-    "home_visit": "上门办",
-    "priority": "优先办",
+    "assist": N_("assist"),
+    "proxy": N_("proxy"),
+    "accompany": N_("accompany"),
+    "home_visit": N_("home visit"),
+    "priority": N_("priority service"),
 }
 GROUP_LABELS = {
-    "elderly": "老年 elderly",
-    "disabled": "残疾 disabled",
-    "pregnant": "孕产 pregnant",
-    "low_income": "低收入 low income",
-    "veteran": "退役 veteran",
-    "key_project": "重点项目 key",
+    "elderly": N_("elderly"),
+    "disabled": N_("disabled"),
+    "pregnant": N_("pregnant"),
+    "low_income": N_("low income"),
+    "veteran": N_("veteran"),
+    "key_project": N_("key project"),
+}
+ROLE_LABELS = {
+    "village_agent": N_("village agent"),
+    "town_agent": N_("town agent"),
+    "county_member": N_("county member"),
+    "county_lead": N_("county lead"),
+    "city_agent": N_("city agent"),
+    "dispatcher": N_("dispatcher"),
+    "admin": N_("administrator"),
 }
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-MATERIAL_LABELS = {"provided": "provided", "missing": "MISSING", "deferred": "容缺 deferred"}
+MATERIAL_LABELS = {"provided": N_("provided"), "missing": N_("MISSING"), "deferred": N_("容缺 deferred")}
 
 #: Within this much of the due time a case is "due" (warning), not "ok".
 DUE_SOON = timedelta(days=2)
@@ -47,10 +60,10 @@ def span(delta: timedelta) -> str:
     """A short duration: whole days (``2d``), else hours or minutes rounded up (``5h``, ``45m``)."""
     seconds = max(delta.total_seconds(), 0)
     if seconds < 3600:
-        return f"{max(math.ceil(seconds / 60), 1)}m"
+        return _("{n}m").format(n=max(math.ceil(seconds / 60), 1))
     if seconds < 86400:
-        return f"{math.ceil(seconds / 3600)}h"
-    return f"{int(seconds // 86400)}d"
+        return _("{n}h").format(n=math.ceil(seconds / 3600))
+    return _("{n}d").format(n=int(seconds // 86400))
 
 
 def sla_state(status: str, due_at: datetime | None, now: datetime) -> tuple[str, str]:
@@ -60,17 +73,17 @@ def sla_state(status: str, due_at: datetime | None, now: datetime) -> tuple[str,
     survives NO_COLOR and colour blindness.
     """
     if status not in OPEN:
-        return "done", "done"
+        return _("done"), "done"
     if status == "waiting_applicant":
-        return "paused", "paused"
+        return _("paused"), "paused"
     if due_at is None:
-        return "no due", "ok"
+        return _("no due"), "ok"
     left = due_at - now
     if left <= timedelta(0):
-        return f"OVERDUE {span(-left)}", "overdue"
+        return _("OVERDUE {span}").format(span=span(-left)), "overdue"
     if left <= DUE_SOON:
-        return f"due {span(left)}", "due"
-    return f"ok {span(left)}", "ok"
+        return _("due {span}").format(span=span(left)), "due"
+    return _("ok {span}").format(span=span(left)), "ok"
 
 
 SLA_STYLES = {
@@ -94,16 +107,30 @@ def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def time_left(status: str, due_at: datetime | None, now: datetime) -> str:
     """``due 2026-12-03 17:00 — 5d left`` or ``… — OVERDUE 2d``."""
     if due_at is None:
-        return "no due time"
+        return _("no due time")
     text, level = sla_state(status, due_at, now)
     if level == "ok" or level == "due":
-        return f"due {local(due_at)} — {span(due_at - now)} left"
+        return _("due {when} — {span} left").format(when=local(due_at), span=span(due_at - now))
     if level == "overdue":
-        return f"due {local(due_at)} — {text}"
+        return _("due {when} — {state}").format(when=local(due_at), state=text)
     if level == "paused":
-        return f"due {local(due_at)} — clock paused (waiting for the applicant)"
-    return f"was due {local(due_at)}"
+        return _("due {when} — clock paused (waiting for the applicant)").format(when=local(due_at))
+    return _("was due {when}").format(when=local(due_at))
+
+
+def label(table: dict[str, str], value: str) -> str:
+    """``value`` in words from one of the tables above (the code itself when unknown)."""
+    word = table.get(value)
+    return _(word) if word else value
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status)
+    return label(STATUS_LABELS, status)
+
+
+def kind_label(kind: str) -> str:
+    return label(KIND_LABELS, kind)
+
+
+def role_label(role: str) -> str:
+    return label(ROLE_LABELS, role)

@@ -271,6 +271,9 @@ class HttpDataClient:
     async def conflicts(self) -> list[SyncConflict]:
         return []
 
+    async def dismiss_conflict(self, conflict_id: int) -> None:
+        """Online, nothing is refused later: there is nothing to dismiss."""
+
     async def sync(self) -> SyncStatus:
         import httpx
 

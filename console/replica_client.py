@@ -356,6 +356,7 @@ class ReplicaDataClient:
             out.append(
                 SyncConflict(
                     op_id=c.op_id or str(c.id),
+                    id=c.id,
                     case_id=c.case_id,
                     ref=c.snapshot.ref if c.snapshot else None,
                     action=c.kind,
@@ -365,6 +366,10 @@ class ReplicaDataClient:
                 )
             )
         return out
+
+    async def dismiss_conflict(self, conflict_id: int) -> None:
+        async with self._lock:
+            self.sc.replica.dismiss(conflict_id)
 
     async def sync(self) -> SyncStatus:
         """Push and pull now; offline is a state to show, not an error."""

@@ -252,12 +252,12 @@ def _return(case: CaseState, actor: Actor, args: Mapping[str, Any], now: datetim
 
 
 def _send_to_unit(case: CaseState, actor: Actor, target: UnitRef | None, now: datetime, what: str) -> dict[str, Any]:
+    if actor.level not in (Level.CITY, Level.COUNTY) and not actor.is_system:
+        raise _forbid(f"only county and city agents can {what}")
     if target is None:
         raise InvalidInput("case.unit_required", f"{what} needs a target unit", field="unit")
     if target.code == case.owner_unit:
         raise Conflict("case.same_unit", "the case is already in that unit's queue")
-    if actor.level not in (Level.CITY, Level.COUNTY) and not actor.is_system:
-        raise _forbid(f"only county and city agents can {what}")
     if not (in_subtree(target.path, actor.unit_path) and in_subtree(case.owner_path, actor.unit_path)):
         raise _forbid(f"{what} only moves cases between units in your own subtree")
     return _queued_at(target.code, target.path, now, last_from_unit=case.owner_unit, last_from_path=case.owner_path)

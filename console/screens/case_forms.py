@@ -22,9 +22,10 @@ from console.checks import check_materials, check_new_case
 from console.data import Case
 from console.format import CST, GROUP_LABELS, KIND_LABELS, MATERIAL_LABELS, MODE_LABELS
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 
 class Saved(Message):
@@ -46,7 +47,7 @@ class _CaseForm(ModalScreen[Case | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     #: Error ``field`` (as the server names it) → the id of the box to put the cursor in.
     FIELDS: dict[str, str] = {}  # noqa: RUF012
@@ -77,7 +78,7 @@ class _CaseForm(ModalScreen[Case | None]):
 
 def _state_options(deferrable: bool) -> list[tuple[str, str]]:
     states = ["provided", "missing", *(["deferred"] if deferrable else [])]
-    return [(MATERIAL_LABELS[s], s) for s in states]
+    return [(_(MATERIAL_LABELS[s]), s) for s in states]
 
 
 class MaterialsForm(_CaseForm):
@@ -128,6 +129,8 @@ class MaterialsForm(_CaseForm):
                             classes="due",
                             compact=True,
                             max_length=10,
+                            # Tab from the commitment must not select the date for overwriting.
+                            select_on_focus=False,
                         )
             yield Static("", id="error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
@@ -142,6 +145,11 @@ class MaterialsForm(_CaseForm):
 
     def _show_deferral(self, i: int) -> None:
         self.query_one(f"#deferral-{i}").display = self.query_one(f"#state-{i}", Select).value == "deferred"
+
+    @on(Input.Changed)
+    def typed(self) -> None:
+        """A stale error goes as soon as the agent changes a field."""
+        self.query_one("#error", Static).update("")
 
     @on(Select.Changed)
     def state_changed(self, event: Select.Changed) -> None:
@@ -263,7 +271,7 @@ class NewCaseForm(_CaseForm):
             with Horizontal(classes="row"):
                 yield Label("Kind")
                 yield Select(
-                    [(label, code) for code, label in KIND_LABELS.items()],
+                    [(_(label), code) for code, label in KIND_LABELS.items()],
                     value="service",
                     allow_blank=False,
                     id="kind",
@@ -292,7 +300,7 @@ class NewCaseForm(_CaseForm):
             with Horizontal(classes="row"):
                 yield Label("Service mode")
                 yield Select(
-                    [(label, code) for code, label in MODE_LABELS.items()],
+                    [(_(label), code) for code, label in MODE_LABELS.items()],
                     value="assist",
                     allow_blank=False,
                     id="mode",
@@ -301,11 +309,11 @@ class NewCaseForm(_CaseForm):
             with Horizontal(classes="row groups"):
                 yield Label("Groups")
                 for code in GROUP_ORDER[:3]:
-                    yield Tick(GROUP_LABELS[code], id=f"group-{code}", compact=True)
+                    yield Tick(_(GROUP_LABELS[code]), id=f"group-{code}", compact=True)
             with Horizontal(classes="row groups"):
                 yield Label("")
                 for code in GROUP_ORDER[3:]:
-                    yield Tick(GROUP_LABELS[code], id=f"group-{code}", compact=True)
+                    yield Tick(_(GROUP_LABELS[code]), id=f"group-{code}", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Title")
                 yield Input(placeholder="optional: the item's name if empty", id="title", max_length=200, compact=True)

@@ -11,36 +11,52 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import ColumnKey
 
+from console.actions import BY_NAME
 from console.data import SyncConflict
 from console.format import local
 from console.messages import ConflictsLoaded, Failed
+from console.screens.base import ConsoleScreen
+from console.screens.forms import ConfirmScreen
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import N_, _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 
-class ConflictsScreen(Screen[None]):
+#: (label, key, width): the reason before the code; the reason takes the width left.
+COLUMNS = ((N_("When"), "when", 11), (N_("Case"), "case", 15), (N_("Action"), "action", 8),
+           (N_("Why"), "why", 30), (N_("Code"), "code", 22))  # fmt: skip
+WHY_MIN = 20
+
+
+def action_word(action: str) -> str:
+    spec = BY_NAME.get(action)
+    return _(spec.label) if spec is not None else {"create": _("create"), "update": _("edit")}.get(action, action)
+
+
+class ConflictsScreen(ConsoleScreen):
     CSS_PATH = "conflicts.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("f5", "reload", "Reload"),
-        Binding("ctrl+s", "app.sync", "Sync now"),
+        Binding("escape", "app.pop_screen", _("Back")),
+        Binding("x", "dismiss_conflict", _("Dismiss")),
+        Binding("f5", "reload", _("Reload")),
+        Binding("ctrl+s", "app.sync", _("Sync now")),
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self) -> None:
         super().__init__()
         self.conflicts: list[SyncConflict] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(" Conflicts — operations the server refused", id="conflicts-head")
+        yield Static(" " + _("Conflicts — operations the server refused"), id="conflicts-head")
         yield Static("", id="conflicts-note")
         yield DataTable(id="conflicts", cursor_type="row")
         yield StatusBar()
@@ -48,8 +64,8 @@ class ConflictsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("When", 11), ("Case", 15), ("Action", 10), ("Code", 24), ("Why", 40)):
-            table.add_column(label, width=width)
+        for label, key, width in COLUMNS:
+            table.add_column(_(label), key=key, width=width)
         self.query_one(StatusBar).show_status(self.app.sync_status)
         table.focus()
         self.reload()
@@ -74,18 +90,54 @@ class ConflictsScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         table.add_rows(
-            (local(c.at, "%m-%d %H:%M"), c.ref or (c.case_id or "")[:8], c.action, c.code, c.message)
+            (local(c.at, "%m-%d %H:%M"), c.ref or (c.case_id or "")[:8], action_word(c.action), c.message, c.code)
             for c in self.conflicts
         )
         note = (
-            "None: everything you did has been accepted."
+            _("None: everything you did has been accepted.")
             if not self.conflicts
-            else "Enter opens the case: redo the action on its current state, or tell the applicant."
+            else _("Enter opens the case: redo the action on its current state, or tell the applicant; x dismisses.")
         )
         self.query_one("#conflicts-note", Static).update(note)
 
+    def on_resize(self) -> None:
+        """The reason takes what the other columns leave (it is what the agent reads)."""
+        table = self.query_one(DataTable)
+        column = table.columns.get(ColumnKey("why"))
+        if column is None:
+            return
+        fixed = sum(width + 2 for _label, key, width in COLUMNS if key != "why") + 2 + 1
+        column.width = max(WHY_MIN, self.size.width - fixed)
+        table.refresh()
+
     def on_failed(self, message: Failed) -> None:
-        self.notify(message.error.message, title=message.error.code, severity="error")
+        self.app.tell(message.error)
+
+    def action_dismiss_conflict(self) -> None:
+        table = self.query_one(DataTable)
+        index = table.cursor_row
+        if not 0 <= index < len(self.conflicts) or self.conflicts[index].id is None:
+            return
+        conflict = self.conflicts[index]
+
+        def answered(yes: bool | None) -> None:
+            if yes and conflict.id is not None:
+                self.dismiss_one(conflict.id)
+
+        question = _("Dismiss the refused {action} of {case}?").format(
+            action=action_word(conflict.action), case=conflict.ref or (conflict.case_id or "")[:8]
+        )
+        self.app.push_screen(ConfirmScreen(question, conflict.message), answered)
+
+    @work(group="dismiss")
+    async def dismiss_one(self, conflict_id: int) -> None:
+        try:
+            await self.app.client.dismiss_conflict(conflict_id)
+        except DaibanError as error:
+            self.post_message(Failed("dismiss", error))
+            return
+        self.app.refresh_status()
+        self.reload()
 
     @on(DataTable.RowSelected)
     def open_case(self, event: DataTable.RowSelected) -> None:

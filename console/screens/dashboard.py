@@ -10,22 +10,27 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from console.data import Plan, UnitLoad, Workload
 from console.messages import Failed, PlanApplied, PlanReady, WorkloadLoaded
+from console.screens.base import ConsoleScreen
+from console.screens.forms import ConfirmScreen
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import N_, _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 UNIT_COLUMNS = (
-    ("Unit", 16), ("Open", 6), ("Queue", 6), ("Work", 5), ("Wait", 4), ("Late", 5), ("Esc", 4), ("Cap", 6), ("Load", 5)
+    (N_("Unit"), 16), (N_("Open"), 6), (N_("Queue"), 6), (N_("Work"), 5), (N_("Wait"), 4), (N_("Late"), 5),
+    (N_("Esc"), 4), (N_("Cap"), 6), (N_("Load"), 5),
 )  # fmt: skip
 AGENT_COLUMNS = (
-    ("Agent", 15), ("Name", 14), ("Open", 4), ("Work", 4), ("Wait", 4), ("Late", 4), ("Cap", 4), ("Load", 5)
+    (N_("Agent"), 15), (N_("Name"), 14), (N_("Open"), 4), (N_("Work"), 4), (N_("Wait"), 4), (N_("Late"), 4),
+    (N_("Cap"), 4), (N_("Load"), 5),
 )  # fmt: skip
 
 
@@ -49,17 +54,17 @@ def late_cell(n: int) -> Text | str:
     return Text(str(n), style="bold red") if n else "0"
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(ConsoleScreen):
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("backspace", "up", "Up a level"),
-        Binding("p", "plan", "Plan rebalance"),
-        Binding("f5", "reload", "Reload"),
+        Binding("escape", "app.pop_screen", _("Back")),
+        Binding("backspace", "up", _("Up a level")),
+        Binding("p", "plan", _("Plan rebalance")),
+        Binding("f5", "reload", _("Reload")),
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, unit: str) -> None:
         super().__init__()
@@ -69,10 +74,10 @@ class DashboardScreen(Screen[None]):
         self.unit_rows: list[UnitLoad] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(" Dashboard", id="dash-head")
-        yield Static(" Units", classes="dash-caption", id="units-caption")
+        yield Static(" " + _("Dashboard"), id="dash-head")
+        yield Static(" " + _("Units"), classes="dash-caption", id="units-caption")
         yield DataTable(id="units", cursor_type="row")
-        yield Static(" Agents", classes="dash-caption", id="agents-caption")
+        yield Static(" " + _("Agents"), classes="dash-caption", id="agents-caption")
         yield DataTable(id="agents", cursor_type="row")
         yield StatusBar()
         yield Footer(compact=True)
@@ -81,13 +86,13 @@ class DashboardScreen(Screen[None]):
         for table_id, columns in (("#units", UNIT_COLUMNS), ("#agents", AGENT_COLUMNS)):
             table = self.query_one(table_id, DataTable)
             for label, width in columns:
-                table.add_column(label, width=width)
+                table.add_column(_(label), width=width)
         self.query_one(StatusBar).show_status(self.app.sync_status)
         self.query_one("#units", DataTable).focus()
         self.reload()
 
     def reload(self) -> None:
-        self.query_one(StatusBar).show_info(f"loading {self.app.unit_name(self.unit)} …")
+        self.query_one(StatusBar).show_info(_("loading {unit} …").format(unit=self.app.unit_name(self.unit)))
         self.load(self.unit)
 
     def action_reload(self) -> None:
@@ -105,21 +110,22 @@ class DashboardScreen(Screen[None]):
     def on_workload_loaded(self, message: WorkloadLoaded) -> None:
         w = self.workload = message.workload
         name = w.name or self.app.unit_name(w.unit)
-        head = Text(f" Dashboard · {name} {w.unit} · ", style="bold")
-        head.append(f"{w.breaches} SLA breaches", style="bold white on dark_red" if w.breaches else "")
+        head = Text(" " + _("Dashboard · {name} {code} · ").format(name=name, code=w.unit), style="bold")
+        breaches = _("{count} SLA breaches").format(count=w.breaches)
+        head.append(breaches, style="bold white on dark_red" if w.breaches else "")
         if w.escalations is not None:
-            head.append(f" · {w.escalations} escalations in {w.report_days} days")
+            head.append(" · " + _("{count} escalations in {days} days").format(count=w.escalations, days=w.report_days))
         self.query_one("#dash-head", Static).update(head)
         self.query_one("#units-caption", Static).update(
-            f" Units under {name} — Enter drills down, Backspace goes up, p plans a rebalance"
+            " " + _("Units under {name} — Enter drills down, Backspace goes up, p plans a rebalance").format(name=name)
         )
-        self.query_one("#agents-caption", Static).update(f" Agents of {name}")
+        self.query_one("#agents-caption", Static).update(" " + _("Agents of {name}").format(name=name))
         self.unit_rows = w.units
         units = self.query_one("#units", DataTable)
         units.clear()
         units.add_rows(
             (
-                Text(f"{u.name} (all)", style="bold") if u.code == w.unit else f"  {u.name}",
+                Text(_("{name} (all)").format(name=u.name), style="bold") if u.code == w.unit else f"  {u.name}",
                 str(u.open),
                 str(u.queued),
                 str(u.in_progress),
@@ -146,11 +152,13 @@ class DashboardScreen(Screen[None]):
             )
             for a in w.agents
         )
-        self.query_one(StatusBar).show_info(f"{len(w.units)} units · {len(w.agents)} agents")
+        self.query_one(StatusBar).show_info(
+            _("{units} units · {agents} agents").format(units=len(w.units), agents=len(w.agents))
+        )
 
     def on_failed(self, message: Failed) -> None:
         self.query_one(StatusBar).show_info(f"{message.what}: {message.error.code}")
-        self.notify(message.error.message, title=message.error.code, severity="error", timeout=10)
+        self.app.tell(message.error)
 
     @on(DataTable.RowSelected, "#units")
     def drill(self, event: DataTable.RowSelected) -> None:
@@ -171,7 +179,7 @@ class DashboardScreen(Screen[None]):
 
     @work(exclusive=True, group="plan")
     async def action_plan(self) -> None:
-        self.query_one(StatusBar).show_info("planning …")
+        self.query_one(StatusBar).show_info(_("planning …"))
         try:
             plan = await self.app.client.plan(self.unit)
         except DaibanError as error:
@@ -181,16 +189,16 @@ class DashboardScreen(Screen[None]):
 
     def on_plan_ready(self, message: PlanReady) -> None:
         plan = message.plan
-        self.query_one(StatusBar).show_info(f"plan {plan.id}: {len(plan.moves)} moves")
+        self.query_one(StatusBar).show_info(_("plan {id}: {count} moves").format(id=plan.id, count=len(plan.moves)))
         if not plan.moves:
-            self.notify("The load is balanced: nothing to move.")
+            self.notify(_("The load is balanced: nothing to move."))
             return
 
         def decided(apply: bool | None) -> None:
             if apply:
                 self.apply_plan(plan.id)
 
-        agents = {a.id: a.username for a in self.workload.agents} if self.workload else {}
+        agents = {a.id: a.name or a.username for a in self.workload.agents} if self.workload else {}
         self.app.push_screen(PlanScreen(plan, agents), decided)
 
     @work(exclusive=True, group="plan")
@@ -204,9 +212,9 @@ class DashboardScreen(Screen[None]):
 
     def on_plan_applied(self, message: PlanApplied) -> None:
         r = message.result
-        note = f"plan {r.id} applied: {r.applied} moved"
+        note = _("plan {id} applied: {count} moved").format(id=r.id, count=r.applied)
         if r.skipped:
-            note += f", {r.skipped} skipped ({', '.join(r.codes)})"
+            note += _(", {count} skipped ({codes})").format(count=r.skipped, codes=", ".join(r.codes))
         self.notify(note, severity="warning" if r.skipped else "information")
         self.app.data_version += 1
         self.reload()
@@ -217,12 +225,12 @@ class PlanScreen(ModalScreen[bool]):
 
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("a", "apply", "Apply plan"),
-        Binding("escape", "dismiss(False)", "Close"),
+        Binding("a", "apply", _("Apply plan")),
+        Binding("escape", "dismiss(False)", _("Close")),
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, plan: Plan, agents: dict[int | None, str] | None = None) -> None:
         super().__init__()
@@ -231,25 +239,33 @@ class PlanScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         p = self.plan
-        head = f" Rebalance plan {p.id} for {self.app.unit_name(p.unit)}: {len(p.moves)} moves"
+        head = " " + _("Rebalance plan {id} for {unit}: {count} moves").format(
+            id=p.id, unit=self.app.unit_name(p.unit), count=len(p.moves)
+        )
         yield Static(head, id="plan-head")
         yield Static(
-            f" busiest agent {pct(p.before_max_agent_utilisation)} → {pct(p.after_max_agent_utilisation)}"
-            f" · busiest unit {pct(p.before_max_unit_utilisation)} → {pct(p.after_max_unit_utilisation)}",
+            " "
+            + _("busiest agent {a0} → {a1} · busiest unit {u0} → {u1}").format(
+                a0=pct(p.before_max_agent_utilisation),
+                a1=pct(p.after_max_agent_utilisation),
+                u0=pct(p.before_max_unit_utilisation),
+                u1=pct(p.after_max_unit_utilisation),
+            ),
             id="plan-summary",
         )
         yield DataTable(id="moves", cursor_type="row")
-        yield Static(" a applies every move (you will be asked to confirm) · Esc closes", id="plan-foot")
+        yield Static(" " + _("a applies every move (you will be asked to confirm) · Esc closes"), id="plan-foot")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("Case", 15), ("Move", 6), ("From", 20), ("To", 20), ("Item", 20)):
-            table.add_column(label, width=width)
+        for label, width in ((N_("Case"), 15), (N_("Move"), 6), (N_("From"), 20), (N_("To"), 20), (N_("Item"), 20)):
+            table.add_column(_(label), width=width)
+        moves = {"agent": _("to agent"), "unit": _("to unit")}
         table.add_rows(
             (
                 m.ref or m.case_id[:8],
-                m.kind,
+                moves.get(m.kind, m.kind),
                 self.where(m.from_unit, m.from_agent),
                 self.where(m.to_unit, m.to_agent),
                 self.app.item_name(m.item),
@@ -262,16 +278,17 @@ class PlanScreen(ModalScreen[bool]):
         place = self.app.unit_name(unit)
         if agent is None:
             return place
-        return f"{self.agent_names.get(agent, f'#{agent}')} {place}"
+        return f"{self.agent_names.get(agent, _('agent #{id}').format(id=agent))} {place}"
 
     def action_apply(self) -> None:
-        from console.screens.forms import ConfirmScreen
-
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.dismiss(True)
 
         self.app.push_screen(
-            ConfirmScreen(f"Apply {len(self.plan.moves)} moves?", "Each case moves unless it changed since the plan."),
+            ConfirmScreen(
+                _("Apply {count} moves?").format(count=len(self.plan.moves)),
+                _("Each case moves unless it changed since the plan."),
+            ),
             confirmed,
         )

@@ -15,46 +15,75 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from console.actions import BY_NAME
 from console.data import Case, CaseEvent
 from console.format import (
     CST,
-    KIND_LABELS,
+    GROUP_LABELS,
     MATERIAL_LABELS,
     MODE_LABELS,
     RATING_LABELS,
+    kind_label,
+    label,
     local,
     sla_text,
     status_label,
     time_left,
 )
 from console.messages import CaseLoaded, Failed
+from console.rules import case_state
+from console.screens.base import ConsoleScreen
 from console.screens.case_actions import CaseActions, CaseTarget, case_bindings
+from console.screens.case_forms import MaterialsForm
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import N_, _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 #: The widest material state label, in terminal cells (容缺 takes two cells a character).
-LABEL_CELLS = max(cell_len(label) for label in MATERIAL_LABELS.values())
+#: Events that are not case actions, in words.
+EVENT_LABELS = {
+    "create": N_("created"),
+    "update": N_("edited"),
+    "sla.unclaimed": N_("auto-escalated: unclaimed past the SLA"),
+    "sla.overdue": N_("auto-escalated: overdue"),
+    "sla.escalate": N_("auto-escalated by the SLA sweep"),
+    "plan": N_("moved by a rebalancing plan"),
+}
+
+
+def event_label(action: str) -> str:
+    spec = BY_NAME.get(action)
+    if spec is not None:
+        return _(spec.label)
+    if action in EVENT_LABELS:
+        return _(EVENT_LABELS[action])
+    if action.startswith("sla."):
+        return _("SLA sweep: {what}").format(what=action.removeprefix("sla."))
+    return action
+
+
+def _label_cells() -> int:
+    return max(cell_len(_(text)) for text in MATERIAL_LABELS.values())
 MATERIAL_MARKS = {"provided": "✓", "missing": "✗", "deferred": "◷"}
 MATERIAL_STYLES = {"provided": "green", "missing": "bold red", "deferred": "yellow"}
 
 
-class DetailScreen(CaseActions, Screen[None]):
+class DetailScreen(CaseActions, ConsoleScreen):
     CSS_PATH = "detail.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("f5", "reload", "Reload", show=False),
-        Binding("m", "materials", "Materials"),
+        Binding("escape", "app.pop_screen", _("Back")),
+        Binding("f5", "reload", _("Reload"), show=False),
+        Binding("m", "materials", _("Materials"), show=False),
         *case_bindings(),
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, case_id: str) -> None:
         super().__init__()
@@ -64,7 +93,7 @@ class DetailScreen(CaseActions, Screen[None]):
         self.pending = False
 
     def compose(self) -> ComposeResult:
-        yield Static("loading …", id="detail-head")
+        yield Static(_("loading …"), id="detail-head")
         with VerticalScroll(id="detail-body"):
             yield Static(id="summary")
             yield Static(id="materials")
@@ -99,34 +128,38 @@ class DetailScreen(CaseActions, Screen[None]):
     def on_case_loaded(self, message: CaseLoaded) -> None:
         self.case, self.events, self.pending = message.case, message.history, message.pending
         self.draw()
+        self.refresh_bindings()
 
     def on_failed(self, message: Failed) -> None:
         if not self.refused(message):
-            self.query_one("#detail-head", Static).update(f"cannot show this case: {message.error.message}")
-            self.notify(message.error.message, title=message.error.code, severity="error")
+            why = _("cannot show this case: {why}").format(why=message.error.message)
+            self.query_one("#detail-head", Static).update(why)
+            self.app.tell(message.error)
 
     def after_action(self, case: Case) -> None:
         self.reload()
 
     def action_materials(self) -> None:
-        from console.screens.case_forms import MaterialsForm
-
         if self.case is None:
             return
         if not self.case.materials:
-            self.notify("This matter lists no materials.", severity="warning")
+            self.notify(_("This matter lists no materials."), severity="warning")
             return
-        self.app.push_screen(MaterialsForm(self.case), lambda case: self.saved(case, "materials saved"))
+        self.app.push_screen(MaterialsForm(self.case), lambda case: self.saved(case, _("materials saved")))
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("Materials", "Mark materials provided, missing or 容缺 deferred (m)", self.action_materials)
-        yield SystemCommand("Reload", "Load the case again (F5)", self.action_reload)
+        yield SystemCommand(
+            _("Materials"),
+            _("Mark materials provided, missing or 容缺 deferred (m) · materials"),
+            self.action_materials,
+        )
+        yield SystemCommand(_("Reload"), _("Load the case again (F5) · reload"), self.action_reload)
 
     def selected_case(self) -> CaseTarget | None:
         c = self.case
         if c is None:
             return None
-        return CaseTarget(c.id, c.ref or str(c.id)[:8], c.status.value, c.owner_unit)
+        return CaseTarget(c.id, c.ref or str(c.id)[:8], c.status.value, c.owner_unit, case_state(c))
 
     # --- drawing -------------------------------------------------------------------------
 
@@ -134,11 +167,13 @@ class DetailScreen(CaseActions, Screen[None]):
         case = self.case
         assert case is not None
         now = self.app.clock()
+        # Badges first, then the title, which wraps: a long title never hides them.
         head = Text()
-        head.append(f" {case.ref or 'not yet synced'} ", style="bold reverse")
-        head.append(f" {case.title}", style="bold")
+        head.append(f" {case.ref or _('not yet synced')} ", style="bold reverse")
+        head.append(f" {status_label(case.status.value)} ", style="bold")
         if self.pending:
-            head.append("  ↑ PENDING SYNC", style="bold magenta")
+            head.append(" " + _("↑ PENDING SYNC") + " ", style="bold white on magenta")
+        head.append(f" {case.title}", style="bold")
         self.query_one("#detail-head", Static).update(head)
         self.query_one("#summary", Static).update(summary(case, now, self.who, self.app.unit_name, self.app.item_name))
         self.query_one("#materials", Static).update(materials(case, now))
@@ -164,44 +199,70 @@ def summary(
 ) -> RenderableType:
     grid = _grid()
     status = case.status.value
-    grid.add_row("Status", f"{status_label(status)} · assignee {who(case.assignee_id)} · version {case.version}")
-    sla = Text.assemble(sla_text(status, case.due_at, now), "  ", time_left(status, case.due_at, now))
-    grid.add_row("SLA", sla)
-    grid.add_row("Owner", f"{unit_name(case.owner_unit)} {case.owner_unit}")
-    grid.add_row("Origin", f"{unit_name(case.origin_unit)} {case.origin_unit} · accepted {local(case.accepted_at)}")
-    mode = MODE_LABELS.get(case.service_mode, case.service_mode)
     grid.add_row(
-        "Matter",
-        f"{KIND_LABELS.get(case.kind.value, case.kind.value)} · {item_name(case.item_code)} · {mode}"
-        f" · priority {case.priority}",
+        _("Status"),
+        _("{status} · assignee {who} · version {version}").format(
+            status=status_label(status), who=who(case.assignee_id), version=case.version
+        ),
     )
-    grid.add_row("Moves", f"escalations {case.escalations} · returns {case.returns} · reopens {case.reopens}")
+    sla = Text.assemble(sla_text(status, case.due_at, now), "  ", time_left(status, case.due_at, now))
+    grid.add_row(_("SLA"), sla)
+    grid.add_row(_("Owner"), f"{unit_name(case.owner_unit)} {case.owner_unit}")
+    grid.add_row(
+        _("Origin"),
+        _("{unit} {code} · accepted {when}").format(
+            unit=unit_name(case.origin_unit), code=case.origin_unit, when=local(case.accepted_at)
+        ),
+    )
+    mode = label(MODE_LABELS, case.service_mode)
+    grid.add_row(
+        _("Matter"),
+        _("{kind} · {item} · {mode} · priority {priority}").format(
+            kind=kind_label(case.kind.value), item=item_name(case.item_code), mode=mode, priority=case.priority
+        ),
+    )
+    grid.add_row(
+        _("Moves"),
+        _("escalations {e} · returns {r} · reopens {o}").format(e=case.escalations, r=case.returns, o=case.reopens),
+    )
     a = case.applicant
     ident = a.get("resident_id") or a.get("credit_code") or "—"
-    applicant = f"{a.get('name', '—')} · {ident} · phone {a.get('phone') or '—'}"
+    applicant = _("{name} · {ident} · phone {phone}").format(
+        name=a.get("name", "—"), ident=ident, phone=a.get("phone") or "—"
+    )
     if case.groups:
-        applicant += " · " + ", ".join(case.groups)
-    grid.add_row("Applicant", applicant)
+        applicant += " · " + "、".join(label(GROUP_LABELS, g) for g in case.groups)
+    grid.add_row(_("Applicant"), applicant)
     if case.project:
-        grid.add_row("Project", f"{case.project.get('name', '')} {case.project.get('firm', '')}")
+        grid.add_row(_("Project"), f"{case.project.get('name', '')} {case.project.get('firm', '')}")
     if case.extension:
         ext = case.extension
-        grid.add_row("Extension", f"{ext.get('days')} working days, {ext.get('state')}: {ext.get('reason', '')}")
+        grid.add_row(
+            _("Extension"),
+            _("{days} working days, {state}: {reason}").format(
+                days=ext.get("days"), state=ext.get("state"), reason=ext.get("reason", "")
+            ),
+        )
     if case.rating is not None:
         comment = f" “{case.rating_comment}”" if case.rating_comment else ""
-        grid.add_row("Rating", f"{case.rating} {RATING_LABELS.get(case.rating, '')}{comment}")
+        grid.add_row(_("Rating"), f"{case.rating} {RATING_LABELS.get(case.rating, '')}{comment}")
     if case.review:
         review = case.review
-        grid.add_row("Review", f"{review.get('state')} at {review.get('unit')}, act by {review.get('due_at', '')[:10]}")
+        grid.add_row(
+            _("Review"),
+            _("{state} at {unit}, act by {due}").format(
+                state=review.get("state"), unit=unit_name(review.get("unit")), due=review.get("due_at", "")[:10]
+            ),
+        )
     if case.description:
-        grid.add_row("Notes", case.description)
+        grid.add_row(_("Notes"), case.description)
     return grid
 
 
 def materials(case: Case, now: datetime) -> RenderableType:
-    title = Text("Materials", style="bold underline")
+    title = Text(_("Materials"), style="bold underline")
     if not case.materials:
-        return Group(title, Text("  none listed", style="dim"))
+        return Group(title, Text("  " + _("none listed"), style="dim"))
     table = Table.grid(padding=(0, 1))
     table.add_column(width=1)
     table.add_column(no_wrap=True)
@@ -212,17 +273,17 @@ def materials(case: Case, now: datetime) -> RenderableType:
         detail = Text()
         if state == "deferred":
             due = str(m.get("due", ""))
-            detail.append(f"due {due}")
+            detail.append(_("due {date}").format(date=due))
             try:
                 if date.fromisoformat(due) < today:
-                    detail.append(" OVERDUE", style="bold white on dark_red")
+                    detail.append(" " + _("OVERDUE"), style="bold white on dark_red")
             except ValueError:
                 pass
             if m.get("commitment"):
-                detail.append(f" · 告知承诺: {m['commitment']}")
+                detail.append(" · " + _("告知承诺: {text}").format(text=m["commitment"]))
         table.add_row(
             Text(MATERIAL_MARKS.get(state, "?"), style=MATERIAL_STYLES.get(state, "")),
-            Text(f"{_pad(MATERIAL_LABELS.get(state, state), LABEL_CELLS)} {m.get('name', m.get('code', ''))}"),
+            Text(f"{_pad(label(MATERIAL_LABELS, state), _label_cells())} {m.get('name', m.get('code', ''))}"),
             detail,
         )
         for f in files_of(case, str(m.get("code"))):
@@ -249,21 +310,25 @@ def _pad(text: str, cells: int) -> str:
 def history(
     events: list[CaseEvent], who: Callable[[int | None], str], unit_name: Callable[[str | None], str]
 ) -> RenderableType:
-    title = Text(f"History ({len(events)} event{'' if len(events) == 1 else 's'})", style="bold underline")
+    title = Text(_("History ({count} events)").format(count=len(events)), style="bold underline")
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True, style="dim")
     table.add_column(no_wrap=True, style="bold")
     table.add_column(ratio=1)
     for e in events:
-        what = Text(f"{unit_name(e.actor_unit)} {who(e.actor_id)}")
+        actor = who(e.actor_id) if e.actor_id is not None else _("system")
+        what = Text(f"{unit_name(e.actor_unit)} {actor}")
         before, after = e.before, e.after
         if "status" in after and before.get("status") != after.get("status"):
-            what.append(f" · {before.get('status', '∅')}→{after['status']}")
+            was = status_label(before["status"]) if before.get("status") else "∅"
+            what.append(f" · {was}→{status_label(after['status'])}")
         if after.get("owner_unit") and after.get("owner_unit") != before.get("owner_unit"):
-            what.append(f" · to {unit_name(after['owner_unit'])}")
+            what.append(" · " + _("to {unit}").format(unit=unit_name(after["owner_unit"])))
         if after.get("assignee_id") is not None and after.get("assignee_id") != before.get("assignee_id"):
-            what.append(f" · assignee {who(after['assignee_id'])}")
-        if e.reason:
+            what.append(" · " + _("assignee {who}").format(who=who(after["assignee_id"])))
+        if e.reason in EVENT_LABELS:
+            what.append(f" · {_(EVENT_LABELS[e.reason])}", style="italic")
+        elif e.reason:
             what.append(f" · “{e.reason}”", style="italic")
-        table.add_row(local(e.at, "%m-%d %H:%M"), e.action, what)
+        table.add_row(local(e.at, "%m-%d %H:%M"), event_label(e.action), what)
     return Group(title, table)

@@ -12,8 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from console.actions import FIELD_LABELS, ActionSpec
-from console.data import CaseFilter, Item
+from console.data import OPEN_FILTER, CaseFilter, Item
 from console.format import KIND_LABELS, RATING_LABELS, STATUS_LABELS
+from hierarchy.i18n import _
 
 TEXT_FIELDS = ("reason", "note", "comment")
 
@@ -22,37 +23,63 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
     """Asks for what an action needs; Enter sends, Escape cancels."""
 
     CSS_PATH = "forms.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]  # noqa: RUF012
 
-    def __init__(self, spec: ActionSpec, case_label: str, chosen: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: ActionSpec,
+        case_label: str,
+        *,
+        where: str = "",
+        values: dict[str, Any] | None = None,
+        error: str = "",
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.case_label = case_label
-        self.chosen = chosen or {}
+        #: Where the case goes, in words (``to 宣和镇``).
+        self.where = where
+        #: What was typed before a refusal, shown again with ``error``.
+        self.values = values or {}
+        self.error = error
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(f"{self.spec.label} — {self.case_label}", classes="dialog-title")
-            yield Static(self.spec.help, classes="dialog-help")
-            if self.chosen:
-                target = ", ".join(f"{k}: {v}" for k, v in self.chosen.items())
-                yield Static(f"to {target}", classes="dialog-help")
+            yield Static(f"{_(self.spec.label)} — {self.case_label}", classes="dialog-title")
+            yield Static(_(self.spec.help), classes="dialog-help")
+            if self.where:
+                yield Static(self.where, classes="dialog-target")
             for field in self.spec.fields:
                 mark = " *" if field in self.spec.required else ""
-                yield Label(FIELD_LABELS[field] + mark)
+                yield Label(_(FIELD_LABELS[field]) + mark)
+                value = self.values.get(field)
                 if field == "approve":
                     yield Select(
-                        [("approve", True), ("reject", False)], value=True, allow_blank=False, id=field, compact=True
+                        [(_("approve"), True), (_("reject"), False)],
+                        value=True if value is None else bool(value),
+                        allow_blank=False,
+                        id=field,
+                        compact=True,
                     )
                 elif field in ("days", "rating"):
                     hint = "  ".join(f"{k} {v}" for k, v in RATING_LABELS.items()) if field == "rating" else "1–10"
-                    yield Input(type="integer", placeholder=hint, id=field, compact=True)
+                    text = "" if value is None else str(value)
+                    yield Input(text, type="integer", placeholder=hint, id=field, compact=True)
                 else:
-                    yield Input(placeholder=FIELD_LABELS[field], id=field, compact=True, max_length=2000)
-            yield Static("", id="error", classes="dialog-error")
+                    text = "" if value is None else str(value)
+                    yield Input(text, placeholder=_(FIELD_LABELS[field]), id=field, compact=True, max_length=2000)
+            yield Static(self.error, id="error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("OK", variant="primary", id="ok", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(_("OK"), variant="primary", id="ok", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
+
+    @on(Input.Changed)
+    def typed(self, event: Input.Changed) -> None:
+        """An error about a field goes once the agent changes what is typed."""
+        before = self.values.get(event.input.id or "")
+        if before is not None and str(before) == event.value:
+            return  # the form shown again with what was typed: the refusal stays
+        self.query_one("#error", Static).update("")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -72,7 +99,7 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
             raw = self.query_one(f"#{field}", Input).value.strip()
             if not raw:
                 if field in self.spec.required:
-                    return self._error(field, f"{FIELD_LABELS[field]} is required")
+                    return self._error(field, _("{field} is required").format(field=_(FIELD_LABELS[field])))
                 continue
             if field in TEXT_FIELDS:
                 values[field] = raw
@@ -80,10 +107,12 @@ class ActionForm(ModalScreen[dict[str, Any] | None]):
             try:
                 number = int(raw)
             except ValueError:
-                return self._error(field, f"{FIELD_LABELS[field]}: a whole number")
+                return self._error(field, _("{field}: a whole number").format(field=_(FIELD_LABELS[field])))
             low, high = (1, 5) if field == "rating" else (1, 10)
             if not low <= number <= high:
-                return self._error(field, f"{FIELD_LABELS[field]}: {low} to {high}")
+                return self._error(
+                    field, _("{field}: {low} to {high}").format(field=_(FIELD_LABELS[field]), low=low, high=high)
+                )
             values[field] = number
         self.dismiss(values)
 
@@ -97,9 +126,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     CSS_PATH = "forms.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
-        Binding("escape", "answer(False)", "No", show=False),
+        Binding("y", "answer(True)", _("Yes")),
+        Binding("n", "answer(False)", _("No")),
+        Binding("escape", "answer(False)", _("No"), show=False),
     ]
 
     def __init__(self, question: str, detail: str = "") -> None:
@@ -113,8 +142,8 @@ class ConfirmScreen(ModalScreen[bool]):
             if self.detail:
                 yield Static(self.detail, classes="dialog-help")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Yes [y]", variant="warning", id="yes", compact=True)
-                yield Button("No [n]", id="no", compact=True)
+                yield Button(_("Yes [y]"), variant="warning", id="yes", compact=True)
+                yield Button(_("No [n]"), id="no", compact=True)
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -125,13 +154,24 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 ANY = "any"
+#: The status choices beyond single statuses: open ones (the default list) and everything.
+OPEN_CHOICE = "open"
+ALL_CHOICE = "all"
+
+
+def status_choice(status: tuple[str, ...]) -> str:
+    if not status:
+        return ALL_CHOICE
+    if tuple(sorted(status)) == OPEN_FILTER:
+        return OPEN_CHOICE
+    return status[0]
 
 
 class FilterForm(ModalScreen[CaseFilter | None]):
     """Status, item, kind and overdue filters of the case list."""
 
     CSS_PATH = "forms.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]  # noqa: RUF012
 
     def __init__(self, current: CaseFilter, items: list[Item]) -> None:
         super().__init__()
@@ -142,47 +182,48 @@ class FilterForm(ModalScreen[CaseFilter | None]):
         c = self.current
         overdue = ANY if c.overdue is None else ("yes" if c.overdue else "no")
         with Vertical(classes="dialog"):
-            yield Static("Filter cases", classes="dialog-title")
+            yield Static(_("Filter cases"), classes="dialog-title")
             with Horizontal(classes="field"):
-                yield Label("Status")
+                yield Label(_("Status"))
                 yield Select(
-                    [(label, code) for code, label in STATUS_LABELS.items()],
-                    value=c.status[0] if c.status else Select.NULL,
-                    prompt="any status",
+                    [(_("open (not finished)"), OPEN_CHOICE), (_("all statuses"), ALL_CHOICE)]
+                    + [(_(label), code) for code, label in STATUS_LABELS.items()],
+                    value=status_choice(c.status),
+                    allow_blank=False,
                     id="status",
                     compact=True,
                 )
             with Horizontal(classes="field"):
-                yield Label("Item")
+                yield Label(_("Item"))
                 yield Select(
                     [(f"{i.name}", i.code) for i in self.item_list],
                     value=c.item or Select.NULL,
-                    prompt="any item",
+                    prompt=_("any item"),
                     id="item",
                     compact=True,
                 )
             with Horizontal(classes="field"):
-                yield Label("Kind")
+                yield Label(_("Kind"))
                 yield Select(
-                    [(label, code) for code, label in KIND_LABELS.items()],
+                    [(_(label), code) for code, label in KIND_LABELS.items()],
                     value=c.kind or Select.NULL,
-                    prompt="any kind",
+                    prompt=_("any kind"),
                     id="kind",
                     compact=True,
                 )
             with Horizontal(classes="field"):
-                yield Label("Overdue")
+                yield Label(_("Overdue"))
                 yield Select(
-                    [("any", ANY), ("overdue only", "yes"), ("not overdue", "no")],
+                    [(_("any"), ANY), (_("overdue only"), "yes"), (_("not overdue"), "no")],
                     value=overdue,
                     allow_blank=False,
                     id="overdue",
                     compact=True,
                 )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Apply", variant="primary", id="apply", compact=True)
-                yield Button("Clear", id="clear", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(_("Apply"), variant="primary", id="apply", compact=True)
+                yield Button(_("Clear"), id="clear", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -192,7 +233,7 @@ class FilterForm(ModalScreen[CaseFilter | None]):
         if event.button.id == "cancel":
             self.dismiss(None)
         elif event.button.id == "clear":
-            self.dismiss(CaseFilter(q=self.current.q, unit=self.current.unit))
+            self.dismiss(CaseFilter(status=OPEN_FILTER, q=self.current.q, unit=self.current.unit))
         else:
             self.dismiss(self.chosen())
 
@@ -203,8 +244,9 @@ class FilterForm(ModalScreen[CaseFilter | None]):
 
         status = value("status")
         overdue = value("overdue")
+        statuses = OPEN_FILTER if status == OPEN_CHOICE else () if status in (None, ALL_CHOICE) else (status,)
         return CaseFilter(
-            status=(status,) if status else (),
+            status=statuses,
             item=value("item"),
             kind=value("kind"),
             overdue=None if overdue in (None, ANY) else overdue == "yes",

@@ -1,4 +1,4 @@
-"""F1: how to sign in, find and claim a case, and act on it — step by step."""
+"""F1: how to sign in, find and claim a case, and act on it — and the keys this case allows."""
 
 from __future__ import annotations
 
@@ -8,103 +8,103 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown
 
-from console.actions import ACTIONS, FIELD_LABELS
+from console.actions import ACTIONS, FIELD_LABELS, ActionSpec
+from hierarchy.i18n import _
 
 
 def _key(key: str) -> str:
     return key.replace("ctrl+", "Ctrl+")
 
 
-def help_text() -> str:
-    keys = "\n".join(
-        f"- `{_key(s.key)}` **{s.label}** — {s.help}."
-        + (f" Asks for: {', '.join(FIELD_LABELS[f].split(' (')[0].lower() for f in s.fields)}." if s.fields else "")
-        for s in ACTIONS
+def action_lines(actions: list[ActionSpec]) -> str:
+    lines = []
+    for spec in actions:
+        line = f"- `{_key(spec.key)}` **{_(spec.label)}** — {_(spec.help)}"
+        if spec.fields:
+            asked = "、".join(_(FIELD_LABELS[f]).split(" (")[0].split("（")[0] for f in spec.fields)
+            line += " " + _("Asks for: {fields}.").format(fields=asked)
+        if spec.confirm:
+            line += " " + _("Asks you to confirm first.")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def help_text(actions: list[ActionSpec] | None = None) -> str:
+    """The help; ``actions`` are those the selected case allows (None: every action)."""
+    if actions is None:
+        heading = _("## Acting on a case: every action")
+        keys = action_lines(list(ACTIONS))
+    else:
+        heading = _("## What this case allows you now")
+        keys = action_lines(actions) if actions else _("Nothing: this case allows you no action now.")
+    return "\n\n".join(
+        (
+            _("# daiban console — help"),
+            _(
+                "**↑/↓** and **PgUp/PgDn** scroll this help; **Esc** closes it and takes you back where you were."
+            ),
+            _(
+                "## Signing in\n"
+                "1. Type your username and press **Enter** (demo accounts are `a` + your unit's code, e.g. "
+                "`a640502100` for 滨河镇; also `dispatcher`).\n"
+                "2. Type your password and press **Enter** (demo accounts: `demo`).\n"
+                "3. Your list opens: your unit's **queue** (a village agent sees **my cases**)."
+            ),
+            _(
+                "## Finding cases\n"
+                "- **1 / 2 / 3**: my cases · my unit's queue · everything in my scope (with the unit tree).\n"
+                "- Lists show open cases, overdue first, then the ones due soonest; **Ctrl+F** filters "
+                "(open or all, status, item, kind, overdue).\n"
+                "- Just type (or press **/**) to search a title or a reference; **Esc** clears the search and "
+                "goes back to the list. **F5** reloads."
+            ),
+            _(
+                "## Claiming and acting\n"
+                "Press **Enter** on a case to open it: applicant, materials with 容缺 deferrals, due time and "
+                "the whole history. There the footer shows the keys this case allows you; **c** claims, "
+                "after you confirm. **Ctrl+P** finds any action by its Chinese or English name. A form asks "
+                "for what is required; **Enter** sends, **Esc** cancels; when the server refuses, the form "
+                "stays with what you typed and says why."
+            ),
+            heading,
+            keys,
+            _(
+                "## Materials and new cases\n"
+                "- In a case, **m** opens its materials (provided, missing, 容缺 deferred with the applicant's "
+                "signed commitment and a due date).\n"
+                "- In a list, **Ctrl+N** takes a new matter: item, kind, applicant, phone, service mode, groups."
+            ),
+            _(
+                "## Offline\n"
+                "The bottom line shows **online** or **offline**, how many operations wait to be sent "
+                "(**pending**) and how many the server refused (**conflicts**). Offline, your work is kept "
+                "and marked `↑` until it syncs; **Ctrl+S** syncs now; **F3** lists conflicts."
+            ),
+            _(
+                "## Dispatchers and county leads\n"
+                "**F2** opens the dashboard: load per unit and per agent, SLA breaches and escalations; "
+                "**p** previews a rebalancing plan, **a** applies it after you confirm."
+            ),
+            _("**Esc** closes this help. **q** quits the console and says what still waits to sync."),
+        )
     )
-    return f"""\
-# daiban console — help
-
-**↑/↓** and **PgUp/PgDn** scroll this help; **Esc** closes it and takes you back
-where you were.
-
-## Signing in
-1. The cursor starts in **Username**. Type your username and press **Enter**:
-   it is on your agent card; demo accounts are `a` + your unit's code, e.g.
-   `a640502100` for 滨河镇 (also `dispatcher`, and `lead` + a county's code).
-   Grey text in an empty box is only an example: type your own.
-2. The cursor moves to **Password**. Type your password and press **Enter**.
-   Demo accounts all use the password `demo` (unless whoever set up the server
-   chose another with `DAIBAN_DEMO_PASSWORD`).
-3. Your list opens: your unit's **queue** (a village agent sees **my cases**).
-   A wrong password says so in red; after five tries wait a minute.
-
-## Claiming a case from the queue
-1. After signing in you are in **2 Unit queue** (press **2** to come back to it):
-   every case waiting in your unit's queue, the most urgent first.
-2. Look at the **SLA** column: `OVERDUE 2d` (red) is past its due time,
-   `due 5h` (yellow) is close, `ok 4d` (green) has time, `paused` waits for the
-   applicant. **Who** says who holds a case (`—`: nobody yet, `me`: you).
-3. Move to the case with **↑/↓** (**/** searches a title or a reference such as
-   `ZW-2026-000001`; **Enter** in the search box goes back to the list) and
-   press **c** to claim it. A note says `ZW-… claimed`; the case moves to
-   **1 My cases**.
-4. If someone claimed it first, a red note says `case.already_claimed`: pick another.
-5. Press **Enter** on a case to see it whole: applicant (ID and phone masked unless
-   it is yours), materials with 容缺 deferrals and their due dates, due time and
-   time left, and the full history. **Esc** goes back to the list.
-
-## Acting on a case
-Select a case (in a list or its detail) and press its key, or press **Ctrl+P** and
-type the action's name. A form asks for what is required (a reason or a note);
-**Enter** sends, **Esc** cancels. Dispatch and hand-over first ask *where*: a unit
-in the tree (Space opens a branch, Enter picks) or a colleague (**↓** to the list
-and **Enter**, or type a username). When the server refuses, a red note gives its
-reason and code.
-
-{keys}
-
-## Materials and new cases
-- In a case's detail, **m** opens its materials: for each, **Enter** opens the
-  states (provided, missing, 容缺 deferred where the matter allows it). A deferral
-  needs the applicant's signed commitment (告知承诺) and a due date no later than
-  the case's. **Save** (or Enter in a box) sends; a refusal shows its code.
-- In a list, **n** takes a new matter: the item (**Enter**, then type its name or
-  code such as `N01`), the kind, a person with a resident ID or a firm with its
-  credit code, a phone, the service mode and special groups (**Space** ticks).
-
-## Finding cases
-- **1 / 2 / 3**: my cases · my unit's queue · everything in my scope (with the unit
-  tree: the number beside a unit counts its open cases; highlight a unit to list
-  only its subtree).
-- **/**: search title or reference. **f**: filter by status, item, kind, overdue.
-  **F5**: reload.
-
-## Offline
-The bottom line shows **online** or **OFFLINE**, how many operations wait to be sent
-(**pending**) and how many the server refused (**conflicts**). Offline, your actions
-are kept and marked `↑` until they are synced; **Ctrl+S** syncs now; **F3** lists
-conflicts.
-
-## Dispatchers and county leads
-**F2** opens the dashboard: load per unit down the tree and per agent, SLA breaches
-and escalations; **p** previews a rebalancing plan, **a** applies it after you
-confirm.
-
-**Esc** closes this help. **Ctrl+Q** quits the console.
-"""
 
 
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [  # noqa: RUF012
-        Binding("escape", "dismiss", "Close"),
-        Binding("f1", "dismiss", "Close", show=False),
-        Binding("q", "dismiss", "Close", show=False),
+        Binding("escape", "dismiss", _("Close")),
+        Binding("f1", "dismiss", _("Close"), show=False),
+        Binding("q", "dismiss", _("Close"), show=False),
     ]
+
+    def __init__(self, actions: list[ActionSpec] | None = None) -> None:
+        super().__init__()
+        self.actions = actions
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Markdown(help_text())
+            yield Markdown(help_text(self.actions))
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -9,52 +9,63 @@ from typing import TYPE_CHECKING
 
 import msgspec
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs, Tree
 
-from console.data import VIEWS, CaseFilter, CaseRow, View
+from console.data import OPEN_FILTER, VIEWS, CaseFilter, CaseRow, View
+from console.format import role_label
 from console.messages import CasesLoaded, Failed
-from console.screens.case_actions import CaseActions, CaseTarget, case_bindings
+from console.rules import row_state
+from console.screens.base import ConsoleScreen
+from console.screens.case_actions import CaseActions, CaseTarget
+from console.screens.forms import FilterForm
 from console.widgets.case_table import CaseTable
 from console.widgets.scope_tree import ScopeTree, subtree_counts
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import N_, _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
     from console.data import Case
 
-VIEW_LABELS = {"mine": "1 My cases", "queue": "2 Unit queue", "scope": "3 Scope"}
+VIEW_LABELS = {"mine": N_("1 My cases"), "queue": N_("2 Unit queue"), "scope": N_("3 Scope")}
+#: The list every view starts with: work still to do (the filter form offers all).
+START_FILTER = CaseFilter(status=OPEN_FILTER)
 SEARCH_DELAY = 0.3
 
 
-class MainScreen(CaseActions, Screen[None]):
+class MainScreen(CaseActions, ConsoleScreen):
+    """The lists. Letters typed here go to the search box: a name typed without ``/``
+    searches, it never acts on a case (actions: Enter opens the case, or Ctrl+P)."""
+
     # The list has the keys from the start (focusing it later would rebuild the footer).
     AUTO_FOCUS = "#cases"
     # main.tcss is read with the app's CSS (DaibanConsole.CSS_PATH).
     BINDINGS = [  # noqa: RUF012
-        Binding("1", "view('mine')", "Mine", show=False),
-        Binding("2", "view('queue')", "Queue", show=False),
-        Binding("3", "view('scope')", "Scope", show=False),
-        Binding("slash", "search", "Search", show=False),
-        Binding("f", "filters", "Filters"),
-        Binding("n", "new_case", "New case"),
-        Binding("f5", "reload", "Reload", show=False),
-        *case_bindings(),
+        Binding("1", "view('mine')", _("Mine"), show=False),
+        Binding("2", "view('queue')", _("Queue"), show=False),
+        Binding("3", "view('scope')", _("Scope"), show=False),
+        Binding("slash", "search", _("Search")),
+        Binding("ctrl+f", "filters", _("Filters")),
+        Binding("ctrl+n", "new_case", _("New case")),
+        Binding("f5", "reload", _("Reload"), show=False),
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, view: View | None = None) -> None:
         super().__init__()
         self.view: View = view or "queue"
-        self.filters = CaseFilter()
+        self.filters = START_FILTER
+        #: Cases listed before the last reload, and those this agent acted on since.
+        self._listed_before: dict[str, str] = {}
+        self._moved_by_me: set[str] = set()
         self.all_rows: list[CaseRow] = []
         self.tree_unit: str | None = None
         self.loaded_version = -1
@@ -63,9 +74,11 @@ class MainScreen(CaseActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="whoami")
-        yield Tabs(*(Tab(VIEW_LABELS[v], id=v) for v in VIEWS), active=self.view, id="views")
+        yield Tabs(*(Tab(_(VIEW_LABELS[v]), id=v) for v in VIEWS), active=self.view, id="views")
         with Horizontal(id="filterbar"):
-            yield Input(placeholder="/ search title or ref", id="search", compact=True)
+            yield Input(
+                placeholder=_("/ type to search title or ref"), id="search", compact=True, select_on_focus=False
+            )
             yield Static(id="filters")
         with Horizontal(id="body"):
             yield ScopeTree(id="tree")
@@ -86,7 +99,7 @@ class MainScreen(CaseActions, Screen[None]):
     def _show_whoami(self) -> None:
         me = self.app.me
         assert me is not None
-        text = f" {me.username} · {me.name} · {me.role} @ {self.app.unit_name(me.unit_code)} {me.unit_code}"
+        text = f" {me.name} · {role_label(me.role)} · {self.app.unit_name(me.unit_code)} · {me.username}"
         if self.app.server_label:
             text += f" · {self.app.server_label}"
         self.query_one("#whoami", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
@@ -115,7 +128,7 @@ class MainScreen(CaseActions, Screen[None]):
 
     def reload(self) -> None:
         self.loaded_version = self.app.data_version
-        self.query_one(StatusBar).show_info("loading …")
+        self.query_one(StatusBar).show_info(_("loading …"))
         self.load_cases(self.view, self.filters)
 
     @work(exclusive=True, group="cases")
@@ -158,6 +171,8 @@ class MainScreen(CaseActions, Screen[None]):
         if message.view != self.view or message.filters != self.filters:
             return  # an answer to a question no longer asked
         if message.first:
+            if self.all_rows:
+                self._listed_before = {str(r.id): r.ref or str(r.id)[:8] for r in self.all_rows}
             self.all_rows = list(message.rows)
             self.show_rows()
             self.app.listed()
@@ -171,6 +186,7 @@ class MainScreen(CaseActions, Screen[None]):
                 unit_name=self.app.unit_name,
             )
         if message.done:
+            self._tell_moved_away()
             self.loaded = True
             tree = self.query_one(ScopeTree)
             if self.view == "scope" and tree.built:
@@ -193,23 +209,48 @@ class MainScreen(CaseActions, Screen[None]):
         table.show(rows, now=self.app.clock(), who=self.app.agent_label, unit_name=self.app.unit_name, keep=keep)
         self._show_info(done=self.loaded)
 
+    def _tell_moved_away(self) -> None:
+        """Cases gone from the list since the last reload without this agent moving them
+        (the SLA sweep escalated them, someone else took them): say which."""
+        before, self._listed_before = self._listed_before, {}
+        if not before:
+            return
+        now_listed = {str(r.id) for r in self.all_rows}
+        gone = [ref for cid, ref in before.items() if cid not in now_listed and cid not in self._moved_by_me]
+        self._moved_by_me.clear()
+        if gone:
+            shown = "、".join(gone[:3]) + (" …" if len(gone) > 3 else "")
+            self.notify(
+                _("{count} case(s) left this list (escalated by the SLA sweep or moved by others): {refs}").format(
+                    count=len(gone), refs=shown
+                ),
+                title=_("moved away"),
+                timeout=8,
+            )
+
     def _show_info(self, *, done: bool) -> None:
         rows = self.query_one(CaseTable).rows_shown
-        where = f" in {self.app.unit_name(self.tree_unit)}" if self.view == "scope" and self.tree_unit else ""
+        where = ""
+        if self.view == "scope" and self.tree_unit:
+            where = _(" in {unit}").format(unit=self.app.unit_name(self.tree_unit))
         overdue = sum(1 for r in rows if r.overdue)
         pending = sum(1 for r in rows if r.pending)
-        info = f"{len(rows):,} case{'' if len(rows) == 1 else 's'}{where} · {overdue} overdue"
+        count = f"{len(rows):,}"
+        info = _("{count} cases{where} · {overdue} overdue").format(count=count, where=where, overdue=overdue)
         if pending:
-            info += f" · {pending} ↑pending"
-        self.query_one(StatusBar).show_info(info if done else info + " · loading more …")
+            info += " · " + _("{count} ↑pending").format(count=pending)
+        self.query_one(StatusBar).show_info(info if done else info + " · " + _("loading more …"))
 
     def on_failed(self, message: Failed) -> None:
         if self.refused(message):
             return
-        self.query_one(StatusBar).show_info(f"could not load: {message.error.code}")
+        self.query_one(StatusBar).show_info(_("could not load: {code}").format(code=message.error.code))
+        if message.error.status == 503:
+            return  # offline: the status bar says so, calmly
         self.notify(message.error.message, title=message.error.code, severity="error")
 
     def after_action(self, case: Case) -> None:
+        self._moved_by_me.add(str(case.id))
         self.reload()
 
     # --- views, search, filters ----------------------------------------------------------
@@ -233,6 +274,26 @@ class MainScreen(CaseActions, Screen[None]):
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def on_key(self, event: events.Key) -> None:
+        """Typing in the list searches; Esc in the search box clears it and goes back."""
+        search = self.query_one("#search", Input)
+        if event.key == "escape" and search.has_focus:
+            event.stop()
+            search.value = ""
+            self._search_now()
+            self.query_one(CaseTable).focus()
+            return
+        if (
+            self.focused is self.query_one(CaseTable)
+            and event.is_printable
+            and event.character
+            and event.character not in "123/q"
+        ):
+            event.stop()
+            event.prevent_default()
+            search.focus()
+            search.insert_text_at_cursor(event.character)
+
     @on(Input.Changed, "#search")
     def search_changed(self, event: Input.Changed) -> None:
         if self._search_timer is not None:
@@ -251,8 +312,6 @@ class MainScreen(CaseActions, Screen[None]):
         self.query_one(CaseTable).focus()
 
     def action_filters(self) -> None:
-        from console.screens.forms import FilterForm
-
         def chosen(filters: CaseFilter | None) -> None:
             if filters is not None and filters != self.filters:
                 self.filters = filters
@@ -262,7 +321,7 @@ class MainScreen(CaseActions, Screen[None]):
         self.app.push_screen(FilterForm(self.filters, list(self.app.items.values())), chosen)
 
     def _show_filters(self) -> None:
-        self.query_one("#filters", Static).update(f" f: {self.filters.describe()}")
+        self.query_one("#filters", Static).update(" " + _("^F: {filters}").format(filters=self.filters.describe()))
 
     def action_reload(self) -> None:
         self.reload()
@@ -271,7 +330,7 @@ class MainScreen(CaseActions, Screen[None]):
         from console.screens.case_forms import NewCaseForm
 
         def created(case: Case | None) -> None:
-            self.saved(case, "created")
+            self.saved(case, _("created"))
             if case is not None:
                 self.app.open_case(str(case.id))
 
@@ -286,19 +345,23 @@ class MainScreen(CaseActions, Screen[None]):
             self.show_rows()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand("My cases", "Cases assigned to me (1)", partial(self.action_view, "mine"))
+        yield SystemCommand(_("My cases"), _("Cases assigned to me (1)"), partial(self.action_view, "mine"))
         yield SystemCommand(
-            "Unit queue", "Queued cases of my unit, most urgent first (2)", partial(self.action_view, "queue")
+            _("Unit queue"), _("Queued cases of my unit, most urgent first (2)"), partial(self.action_view, "queue")
         )
         yield SystemCommand(
-            "Scope", "Everything in my unit's subtree, with the unit tree (3)", partial(self.action_view, "scope")
+            _("Scope"), _("Everything in my unit's subtree, with the unit tree (3)"), partial(self.action_view, "scope")
         )
-        yield SystemCommand("Search", "Search titles and references (/)", self.action_search)
-        yield SystemCommand("Filters", "Filter by status, item, kind, overdue (f)", self.action_filters)
-        yield SystemCommand("Reload", "Load the list again (F5)", self.action_reload)
-        yield SystemCommand("New case", "Take a new matter: item, applicant, groups (n)", self.action_new_case)
+        yield SystemCommand(_("Search"), _("Search titles and references (/ or just type)"), self.action_search)
+        yield SystemCommand(
+            _("Filters"), _("Open cases or all, status, item, kind, overdue (Ctrl+F)"), self.action_filters
+        )
+        yield SystemCommand(_("Reload"), _("Load the list again (F5)"), self.action_reload)
+        yield SystemCommand(
+            _("New case"), _("Take a new matter: item, applicant, groups (Ctrl+N)"), self.action_new_case
+        )
         if self.selected_case() is not None:
-            yield SystemCommand("Open case", "Details, materials and history (Enter)", self.open_row)
+            yield SystemCommand(_("Open case"), _("Details, materials and history (Enter)"), self.open_row)
 
     # --- the selected case -------------------------------------------------------------
 
@@ -308,8 +371,13 @@ class MainScreen(CaseActions, Screen[None]):
         if row is not None:
             self.app.open_case(str(row.id))
 
+    @on(DataTable.RowHighlighted, "#cases")
+    def row_highlighted(self) -> None:
+        self.refresh_bindings()
+
     def selected_case(self) -> CaseTarget | None:
         row = self.query_one(CaseTable).current()
         if row is None:
             return None
-        return CaseTarget(row.id, row.ref or str(row.id)[:8], row.status, row.owner_unit)
+        state = row_state(row, self.app.units, self.app.clock())
+        return CaseTarget(row.id, row.ref or str(row.id)[:8], row.status, row.owner_unit, state)

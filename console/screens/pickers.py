@@ -18,7 +18,7 @@ from console.widgets.scope_tree import ScopeTree
 from hierarchy.errors import DaibanError
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 
 class UnitPicker(ModalScreen[str | None]):
@@ -28,7 +28,7 @@ class UnitPicker(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]  # noqa: RUF012
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, title: str, *, root: str, exclude: str | None = None) -> None:
         super().__init__()
@@ -80,7 +80,7 @@ class HandoverPicker(ModalScreen[dict[str, Any] | None]):
     ]
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, case_label: str, owner_unit: str) -> None:
         super().__init__()

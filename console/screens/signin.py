@@ -14,13 +14,14 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.messages import Failed, SignedIn
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import N_, _
 
 if TYPE_CHECKING:
-    from console.app import DaibanConsole
+    from console.base import ConsoleBase
 
 #: Seconds after the sign-in screen shows to load what comes after it.
 PRELOAD_AFTER = 0.05
-HINT = (
+HINT = N_(
     "Your username is on your agent card (demo: a<unit code>, e.g. a640502100 for 滨河镇; "
     "dispatcher; lead<county code>). F1 explains the console step by step."
 )
@@ -28,10 +29,10 @@ HINT = (
 
 class SignInScreen(Screen[None]):
     # signin.tcss is read with the app's CSS (DaibanConsole.CSS_PATH).
-    BINDINGS = [Binding("ctrl+q", "app.quit", "Quit")]  # noqa: RUF012
+    BINDINGS = [Binding("ctrl+q", "app.quit", _("Quit"))]  # noqa: RUF012
 
     if TYPE_CHECKING:
-        app: DaibanConsole
+        app: ConsoleBase
 
     def __init__(self, username: str = "") -> None:
         super().__init__()
@@ -39,17 +40,17 @@ class SignInScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="signin"):
-            yield Static("daiban · 帮办代办 console", id="signin-title")
+            yield Static(_("daiban · 帮办代办 console"), id="signin-title")
             if self.app.server_label:
-                yield Static(f"server {self.app.server_label}", classes="muted")
-            yield Label("Username")
-            yield Input(value=self.username, placeholder="e.g. a640502100", id="username", compact=True)
-            yield Label("Password")
-            yield Input(password=True, placeholder="your password", id="password", compact=True)
+                yield Static(_("server {where}").format(where=self.app.server_label), classes="muted")
+            yield Label(_("Username"))
+            yield Input(value=self.username, placeholder=_("e.g. a640502100"), id="username", compact=True)
+            yield Label(_("Password"))
+            yield Input(password=True, placeholder=_("your password"), id="password", compact=True)
             yield Static("", id="signin-error")
             with Horizontal(id="signin-buttons"):
-                yield Button("Sign in", variant="primary", id="go", compact=True)
-            yield Static(HINT, classes="muted")
+                yield Button(_("Sign in"), variant="primary", id="go", compact=True)
+            yield Static(_(HINT), classes="muted")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -73,9 +74,9 @@ class SignInScreen(Screen[None]):
         username = self.query_one("#username", Input).value.strip()
         password = self.query_one("#password", Input).value
         if not username or not password:
-            self.query_one("#signin-error", Static).update("Enter your username and password.")
+            self.query_one("#signin-error", Static).update(_("Enter your username and password."))
             return
-        self.query_one("#signin-error", Static).update("signing in …")
+        self.query_one("#signin-error", Static).update(_("signing in …"))
         self.query_one("#go", Button).disabled = True
         self.sign_in(username, password)
 
@@ -89,15 +90,17 @@ class SignInScreen(Screen[None]):
         self.post_message(SignedIn(agent))
 
     def on_signed_in(self, message: SignedIn) -> None:
-        self.query_one("#signin-error", Static).update(f"welcome, {message.agent.name} — loading your network …")
+        self.query_one("#signin-error", Static).update(
+            _("welcome, {name} — loading your network …").format(name=message.agent.name)
+        )
         self.app.signed_in(message.agent)
 
     def on_failed(self, message: Failed) -> None:
         self.query_one("#go", Button).disabled = False
         error = message.error
         text = {
-            "auth.invalid_credentials": "Wrong username or password.",
-            "auth.rate_limited": "Too many attempts: wait a minute and try again.",
+            "auth.invalid_credentials": _("Wrong username or password."),
+            "auth.rate_limited": _("Too many attempts: wait a minute and try again."),
         }.get(error.code, error.message)
         self.query_one("#signin-error", Static).update(f"{text} ({error.code})")
         self.query_one("#password", Input).focus()

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from console.data import SyncStatus
 from console.format import local
+from hierarchy.i18n import _
 
 
 class StatusBar(Static):
@@ -31,17 +32,18 @@ class StatusBar(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         status = self.sync_status
         if status is None:
-            text.append(" … connecting ", style="dim")
+            text.append(" " + _("… connecting") + " ", style="dim")
         else:
             if status.online:
-                text.append(" ● online ", style="bold green")
+                text.append(" " + _("● online") + " ", style="bold green")
             else:
-                text.append(" ○ OFFLINE ", style="bold white on dark_red")
+                # A calm state, not an alarm: the work is kept and syncs later.
+                text.append(" " + _("○ offline · work is kept") + " ", style="bold black on yellow")
             pending_style = "bold magenta" if status.pending else ""
-            text.append(f"│ {status.pending} pending ", style=pending_style)
+            text.append("│ " + _("{count} pending").format(count=status.pending) + " ", style=pending_style)
             conflict_style = "bold red" if status.conflicts else ""
-            text.append(f"│ {status.conflicts} conflicts ", style=conflict_style)
-            text.append(f"│ synced {local(status.last_sync, '%m-%d %H:%M')} ")
+            text.append("│ " + _("{count} conflicts").format(count=status.conflicts) + " ", style=conflict_style)
+            text.append("│ " + _("synced {when}").format(when=local(status.last_sync, "%m-%d %H:%M")) + " ")
         if self.info:
             text.append(f"│ {self.info}")
         self.update(text)

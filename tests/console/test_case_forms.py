@@ -71,7 +71,7 @@ async def choose(pilot: Pilot[None], *keys: str) -> None:
 
 
 def error_text(pilot: Pilot[None]) -> str:
-    return str(pilot.app.screen.query_one("#error", Static).render())
+    return str(pilot.app.screen.query_one("#error", Static).content)
 
 
 def case_due(case: dict[str, object]) -> date:
@@ -98,7 +98,7 @@ async def test_materials_with_a_deferral_over_the_api(online: HttpDataClient, ap
         assert screen_name(app) == "MaterialsForm"
         assert app.focused is not None and app.focused.id == f"due-{MARRIAGE}"
         await pilot.press("home", "ctrl+k", *case_due(case).isoformat(), "enter")
-        await wait_for(pilot, lambda: any("materials saved" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("材料已保存" in n for n in notes(app)))
         assert isinstance(app.screen, DetailScreen)
     materials = {m["code"]: m for m in api.case(VILLAGER, case["id"])["materials"]}
     assert materials["birth-medical-certificate"]["state"] == "provided"
@@ -156,7 +156,7 @@ async def test_materials_offline_on_a_device_then_synced(device: ReplicaDataClie
         await pilot.press(*["tab"] * INSURANCE)
         await choose(pilot, "down")
         await pilot.press(*"申请人承诺下周补交参保登记表", "enter")
-        await wait_for(pilot, lambda: any("materials saved here; it syncs" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("联网后同步" in n for n in notes(app)))
         assert api.case(VILLAGER, case["id"])["version"] == case["version"]  # the server has not heard
 
         device.sc.transport.base_url = server
@@ -167,7 +167,7 @@ async def test_materials_offline_on_a_device_then_synced(device: ReplicaDataClie
 
 
 async def fill_new_case(pilot: Pilot[None], item: str, name: str, ident: str, phone: str = "") -> NewCaseForm:
-    await pilot.press("n")
+    await pilot.press("ctrl+n")
     await wait_for(pilot, lambda: screen_name(pilot.app) == "NewCaseForm")
     form = pilot.app.screen
     assert isinstance(form, NewCaseForm)
@@ -191,7 +191,7 @@ async def test_new_case_for_a_person_over_the_api(online: HttpDataClient, api: A
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.case is not None)
         assert isinstance(app.screen, DetailScreen) and app.screen.case is not None
         created = app.screen.case
-        await wait_for(pilot, lambda: any(f"{created.ref}: created" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any(f"{created.ref}: 已创建" in n for n in notes(app)))
     case = api.case(VILLAGER, str(created.id))
     assert (case["item_code"], case["status"], case["created_by"]) == (
         "N01-newborn-birth",
@@ -229,7 +229,7 @@ async def test_new_case_offline_on_a_device_then_synced(device: ReplicaDataClien
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.case is not None)
         assert isinstance(app.screen, DetailScreen) and app.screen.case is not None
         case_id = str(app.screen.case.id)
-        await wait_for(pilot, lambda: any("created here; it syncs" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("联网后同步" in n for n in notes(app)))
 
         device.sc.transport.base_url = server
         await pilot.press("ctrl+s")

@@ -43,11 +43,11 @@ async def test_drill_down_preview_and_apply_a_plan(server: str, api: Api) -> Non
         assert isinstance(app.screen, PlanScreen)
         plan = app.screen.plan
         assert plan.moves and all(m.kind == "agent" for m in plan.moves)
-        assert f"{TOWN_AGENT}-2" in screen_text(app)  # moves name the agents
+        assert "滨河镇代办员二" in screen_text(app)  # moves name the agents
         await pilot.press("a")
         await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
         await pilot.press("y")
-        await wait_for(pilot, lambda: any(f"plan {plan.id} applied: {len(plan.moves)} moved" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any(f"方案 {plan.id} 已执行：调配 {len(plan.moves)} 件" in n for n in notes(app)))
         await wait_for(pilot, lambda: dash.workload is not None and dash.workload.agents[0].open != 12)
         await pilot.press("backspace")
         await wait_for(pilot, lambda: dash.workload is not None and dash.workload.unit == COUNTY)
@@ -62,6 +62,6 @@ async def test_agents_do_not_get_the_dashboard(server: str) -> None:
     async with app.run_test(notifications=True) as pilot:
         await sign_in(pilot, TOWN_AGENT)
         await pilot.press("f2")
-        await wait_for(pilot, lambda: any("dashboard is for" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("看板供" in n for n in notes(app)))
         assert screen_name(app) == "MainScreen"
     await client.close()

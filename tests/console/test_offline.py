@@ -15,6 +15,7 @@ from textual.widgets import OptionList
 from console.app import DaibanConsole
 from console.replica_client import ReplicaDataClient
 from console.screens.conflicts import ConflictsScreen
+from console.screens.detail import DetailScreen
 from console.screens.main import MainScreen
 from console.screens.pickers import HandoverPicker
 from console.widgets.case_table import CaseTable
@@ -37,6 +38,14 @@ def go_offline(client: ReplicaDataClient) -> str:
     return url
 
 
+async def open_case(pilot: Pilot[None], case_id: str) -> None:
+    await select(pilot, case_id)
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.case is not None)
+    await pilot.pause()
+
+
 async def select(pilot: Pilot[None], case_id: str) -> CaseTable:
     table = pilot.app.screen.query_one(CaseTable)
     await wait_for(pilot, lambda: any(str(r.id) == case_id for r in table.rows_shown))
@@ -55,28 +64,30 @@ async def test_escalate_offline_then_sync(device: ReplicaDataClient, api: Api) -
     async with app.run_test(notifications=True) as pilot:
         await sign_in(pilot, VILLAGER)
         assert isinstance(app.screen, MainScreen) and app.screen.view == "mine"  # a village agent's own cases first
-        await select(pilot, case["id"])
+        await open_case(pilot, case["id"])
 
         server = go_offline(device)
         await pilot.press("e")
         await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
         await pilot.press(*"请镇里办理", "enter")
-        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("联网后同步" in n for n in notes(app)))
         bar = app.screen.query_one(StatusBar)
         await wait_for(pilot, lambda: bar.sync_status is not None and not bar.sync_status.online)
         assert bar.sync_status is not None and bar.sync_status.pending == 1
         # Applied here at once (the same rules as the server), marked until synced.
+        await pilot.press("escape")
         await pilot.press("3")
         table = await select(pilot, case["id"])
+        bar = app.screen.query_one(StatusBar)
         assert row_of(table, case["id"]).pending  # type: ignore[attr-defined]
-        assert "OFFLINE" in screen_text(app) and "↑" in screen_text(app)
+        assert "离线" in screen_text(app) and "↑" in screen_text(app)
         assert api.case(VILLAGER, case["id"])["owner_unit"] == VILLAGE  # the server has not heard yet
 
         device.sc.transport.base_url = server
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: bar.sync_status is not None and bar.sync_status.pending == 0)
         await wait_for(pilot, lambda: not row_of(table, case["id"]).pending)  # type: ignore[attr-defined]
-        assert bar.sync_status.online
+        assert bar.sync_status is not None and bar.sync_status.online
     on_server = api.case(VILLAGER, case["id"])
     assert (on_server["owner_unit"], on_server["status"]) == (TOWN, "queued")
 
@@ -86,18 +97,18 @@ async def test_a_refused_operation_shows_as_a_conflict(device: ReplicaDataClient
     app = DaibanConsole(device, status_every=0.2, sync_every=60)
     async with app.run_test(notifications=True) as pilot:
         await sign_in(pilot, VILLAGER)
-        await select(pilot, case["id"])
+        await open_case(pilot, case["id"])
         server = go_offline(device)
         await pilot.press("e")
         await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
         await pilot.press(*"请镇里办理", "enter")
-        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("联网后同步" in n for n in notes(app)))
         # Meanwhile, from another device, the matter is withdrawn.
         api.act(VILLAGER, case["id"], "cancel", reason="申请人撤回")
 
         device.sc.transport.base_url = server
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: any("refused by the server" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("被服务器拒绝" in n for n in notes(app)))
         bar = app.screen.query_one(StatusBar)
         await wait_for(pilot, lambda: bar.sync_status is not None and bar.sync_status.conflicts == 1)
         await pilot.press("f3")
@@ -115,13 +126,16 @@ async def test_a_town_device_claims_and_hands_over_through_its_replica(server: s
     app = DaibanConsole(device, status_every=0.2, sync_every=60)
     async with app.run_test(notifications=True) as pilot:
         await sign_in(pilot, town_agent)
-        await select(pilot, case["id"])
+        await open_case(pilot, case["id"])
         await pilot.press("c")
+        await wait_for(pilot, lambda: screen_name(app) == "ConfirmScreen")
+        await pilot.press("y")
         # Applied on the device at once, then pushed in the background.
         await wait_for(pilot, lambda: api.case(town_agent, case["id"])["assignee_id"] == api.agent_id(town_agent))
 
+        await pilot.press("escape")
         await pilot.press("1")
-        await select(pilot, case["id"])
+        await open_case(pilot, case["id"])
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HandoverPicker))
         agents = app.screen.query_one("#agents", OptionList)
@@ -143,8 +157,8 @@ async def test_sign_out_returns_to_the_sign_in_screen(device: ReplicaDataClient,
     async with app.run_test() as pilot:
         await sign_in(pilot, VILLAGER)
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
-        assert {"My cases", "Unit queue", "Scope", "Filters", "Sign out"} <= set(titles)
-        titles["Sign out"].callback()
+        assert {"我的案件", "本单位待办", "辖区", "筛选", "退出登录"} <= set(titles)
+        titles["退出登录"].callback()
         await wait_for(pilot, lambda: screen_name(app) == "SignInScreen")
         assert app.me is None
 
@@ -171,7 +185,7 @@ async def test_hand_over_offline_to_a_colleague_known_from_the_last_sign_in(
     async with app.run_test(notifications=True) as pilot:
         await sign_in(pilot, town_agent)
         await pilot.press("1")
-        await select(pilot, case["id"])
+        await open_case(pilot, case["id"])
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HandoverPicker))
         agents = app.screen.query_one("#agents", OptionList)
@@ -181,7 +195,7 @@ async def test_hand_over_offline_to_a_colleague_known_from_the_last_sign_in(
         await wait_for(pilot, lambda: screen_name(app) == "ActionForm")
         await pilot.press(*"下午请同事接手", "enter")
         # Checked here by the same rules as the server, and queued.
-        await wait_for(pilot, lambda: any("syncs when the network is back" in n for n in notes(app)))
+        await wait_for(pilot, lambda: any("联网后同步" in n for n in notes(app)))
         assert device.sc.case(case["id"]).assignee_id == api.agent_id(colleague)  # type: ignore[union-attr]
         assert api.case(town_agent, case["id"])["assignee_id"] == api.agent_id(town_agent)
 

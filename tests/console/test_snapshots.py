@@ -35,6 +35,14 @@ class Clock:
         return self.now
 
 
+#: Ninety characters: the detail header wraps it and keeps its badges; lists cut it with "…".
+LONG_TITLE = (
+    "新生儿出生一件事（容缺）：出生医学证明、户口登记、医保参保和社保卡申领一次办好，"
+    "父母结婚证三日内补交，申请人已签署告知承诺书，村代办员全程帮办并上门送达办理结果，请镇里协调卫健和医保部门"
+)[:90]
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+
+
 def story(api: Api, clock: Clock) -> dict[str, str]:
     """Four cases in 滨河镇: overdue, due soon, a priority one, and one held with a 容缺 deferral."""
     ids: dict[str, str] = {}
@@ -42,7 +50,7 @@ def story(api: Api, clock: Clock) -> dict[str, str]:
         ("late", 10, 1, {}),
         ("soon", 6, 2, {}),
         ("priority", 0, 3, {"groups": ["elderly"], "title": "高龄老人新生儿出生登记"}),
-        ("held", 0, 4, {"title": "新生儿出生一件事（容缺）"}),
+        ("held", 0, 4, {"title": LONG_TITLE}),
     ):
         clock.now = FIXED_NOW - timedelta(days=days_ago)
         case = api.create(VILLAGER, serial, **extra)
@@ -95,12 +103,14 @@ def signed_in(username: str, then: Callable[[Pilot[Any]], Any] | None = None) ->
     return run_before
 
 
-def test_queue(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]]) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_queue(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int]) -> None:
     url, _ = scene
-    assert snap_compare(console_for(url), terminal_size=(80, 24), run_before=signed_in(TOWN_AGENT))
+    assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in(TOWN_AGENT))
 
 
-def test_case_detail(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]]) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_case_detail(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int]) -> None:
     url, ids = scene
 
     async def open_held(pilot: Pilot[Any]) -> None:
@@ -111,10 +121,11 @@ def test_case_detail(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.case is not None)
 
-    assert snap_compare(console_for(url), terminal_size=(80, 24), run_before=signed_in(TOWN_AGENT, open_held))
+    assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in(TOWN_AGENT, open_held))
 
 
-def test_dashboard(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]]) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_dashboard(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int]) -> None:
     url, _ = scene
 
     async def open_dashboard(pilot: Pilot[Any]) -> None:
@@ -122,7 +133,40 @@ def test_dashboard(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]])
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.workload is not None)
 
-    assert snap_compare(console_for(url), terminal_size=(80, 24), run_before=signed_in("lead640502", open_dashboard))
+    assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in("lead640502", open_dashboard))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_conflicts(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int]) -> None:
+    url, _ = scene
+
+    async def open_conflicts(pilot: Pilot[Any]) -> None:
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConflictsScreen")
+        await pilot.pause(0.2)
+
+    assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in(TOWN_AGENT, open_conflicts))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+async def test_the_queue_reads_chinese_open_first_and_cut_with_an_ellipsis(
+    scene: tuple[str, dict[str, str]], size: tuple[int, int]
+) -> None:
+    url, ids = scene
+    app = console_for(url)
+    async with app.run_test(size=size) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        table = app.screen.query_one(CaseTable)
+        await wait_for(pilot, lambda: len(table.rows_shown) >= 3)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "编号" in text and "来源" in text and "类型" in text and "标题" in text
+        assert "服务" in text and "向阳巷" in text  # kind and origin (the village that escalated)
+        assert all(r.status in ("queued", "in_progress", "waiting_applicant") for r in table.rows_shown)
+        if size[0] == 80:
+            assert "…" in text  # the long titles are cut, visibly
+        assert "Ref" not in text and "queued" not in text
+    await app.client.close()
 
 
 async def test_no_color_keeps_the_sla_in_words(
@@ -135,5 +179,5 @@ async def test_no_color_keeps_the_sla_in_words(
         await sign_in(pilot, TOWN_AGENT)
         assert app.no_color
         text = screen_text(app)
-        assert "OVERDUE 2d" in text and "due 1d" in text and "ok 7d" in text
+        assert "超期" in text and "临期1天" in text and "正常7天" in text
     await app.client.close()
