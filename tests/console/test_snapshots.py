@@ -152,7 +152,7 @@ def test_conflicts(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]],
 async def test_the_queue_reads_chinese_open_first_and_cut_with_an_ellipsis(
     scene: tuple[str, dict[str, str]], size: tuple[int, int]
 ) -> None:
-    url, ids = scene
+    url, _ids = scene
     app = console_for(url)
     async with app.run_test(size=size) as pilot:
         await sign_in(pilot, TOWN_AGENT)
