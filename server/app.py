@@ -11,12 +11,13 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 
 from server import db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
+from server.docs import docs_assets, docs_plugin
 from server.guard import InputGuard
+from server.headers import SecurityHeaders
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint, throttled
 from server.observe import ObserveMiddleware
@@ -72,12 +73,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
-                        ProjectController,
+                        ProjectController, docs_assets(),
                         Router("/", route_handlers=[RatingController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[
             ObserveMiddleware,
+            SecurityHeaders,  # nosniff; no-store on API answers
             InputGuard,  # control characters and bad UTF-8 in the path, query or a JSON body
             DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"]),
         ],
@@ -93,7 +95,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             version="1.0.0",
             description="The 1+5+N 帮办代办 network: cases, offline sync, workload and reports.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            # Served with its assets by the app: the docs page works with no internet.
+            render_plugins=[docs_plugin()],
         ),
         debug=False,
     )

@@ -42,6 +42,11 @@ def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any]
     # An error's data never overrides the members RFC 9457 and clients rely on.
     body |= {k: v for k, v in extra.items() if k not in body}
     headers = {}
+    if status == 401:
+        # RFC 6750: say which scheme to use, and that the token given is no good.
+        headers["WWW-Authenticate"] = (
+            'Bearer realm="daiban", error="invalid_token"' if code == "auth.token_invalid" else 'Bearer realm="daiban"'
+        )
     if "retry_after" in extra:
         headers["Retry-After"] = str(int(extra["retry_after"]))
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

@@ -6,6 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import HTTPException
+from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
 from server.auth import Principal, load_actor, revoke, sign_in
@@ -13,6 +16,13 @@ from server.deps import SettingsDep, ThrottleDep
 from sync import wire
 
 SIGN_IN_MAX_BYTES = 4096
+
+
+def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Sign-in takes a JSON body only (no form posts from other sites' pages)."""
+    media = connection.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise HTTPException(status_code=415, detail="登录请求须为 application/json")
 
 
 class AuthController(Controller):
@@ -25,6 +35,7 @@ class AuthController(Controller):
         summary="Exchange username and password for a bearer token",
         # A username and a password fit in far less: refuse anything bigger unread.
         request_max_body_size=SIGN_IN_MAX_BYTES,
+        guards=[json_only],
     )
     async def token(
         self,
