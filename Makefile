@@ -47,13 +47,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/signin.py
+	$(BIN)/python bench/cluster.py
 
-## make deploy-tools: HAProxy and docker-compose from Debian's packages (as root), for the
-## deploy/ checks and the loopback cluster test; without them those tests skip (not under CI).
+## make deploy-tools: HAProxy, docker-compose and wrk from Debian's packages (as root), for the
+## deploy/ checks, the loopback cluster test and bench/cluster.py; without them those tests skip (not under CI).
 deploy-tools:
 	@missing=""; \
 	command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi

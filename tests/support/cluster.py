@@ -8,21 +8,25 @@ Used by the cluster test (bounded) and by ``bench/cluster.py`` (longer, and the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
 import signal
 import subprocess
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+from arq.connections import RedisSettings, create_pool
 from live import free_port
 from processes import DAIBAN, ROOT
 
@@ -71,6 +75,7 @@ class Cluster:
     worker_procs: list[subprocess.Popen[bytes] | None] = field(default_factory=list)
     proxy: subprocess.Popen[bytes] | None = None
     proxy_port: int = 0
+    extra_proxies: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -115,16 +120,26 @@ class Cluster:
             self.start_worker(i)
         for i in range(self.apis):
             self.wait_api(i)
-        self.proxy_port = free_port()
-        cfg = self.workdir / "haproxy.cfg"
-        cfg.write_text(loopback_haproxy_config(self.proxy_port, self.api_ports))
-        log = self.workdir / "haproxy.log"
-        with log.open("ab") as out:
-            self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(cfg)], stdout=out, stderr=out)
-        _wait_http(self.url + "/ready", self.proxy, log)
-        # Both backends up in HAProxy's eyes (it starts them up, then probes each second).
-        time.sleep(1.5)
+        self.proxy_port, self.proxy = self._haproxy("haproxy", self.api_ports)
         return self
+
+    def _haproxy(self, name: str, backends: list[int]) -> tuple[int, subprocess.Popen[bytes]]:
+        port = free_port()
+        cfg = self.workdir / f"{name}.cfg"
+        cfg.write_text(loopback_haproxy_config(port, backends))
+        log = self.workdir / f"{name}.log"
+        with log.open("ab") as out:
+            proc = subprocess.Popen([self.haproxy, "-db", "-f", str(cfg)], stdout=out, stderr=out)
+        _wait_http(f"http://127.0.0.1:{port}/ready", proc, log)
+        # Every backend up in HAProxy's eyes (it starts them up, then probes each second).
+        time.sleep(1.5)
+        return port, proc
+
+    def proxy_to(self, apis: list[int]) -> str:
+        """One more HAProxy, in front of only these API processes (by index); its URL."""
+        port, proc = self._haproxy(f"haproxy-{'-'.join(map(str, apis))}", [self.api_ports[i] for i in apis])
+        self.extra_proxies.append(proc)
+        return f"http://127.0.0.1:{port}"
 
     def kill_api(self, i: int) -> None:
         proc = self.api_procs[i]
@@ -144,7 +159,8 @@ class Cluster:
         self.worker_procs[i] = None
 
     def stop(self) -> None:
-        procs = [p for p in (*self.api_procs, *self.worker_procs, self.proxy) if p is not None and p.poll() is None]
+        everything = (*self.api_procs, *self.worker_procs, self.proxy, *self.extra_proxies)
+        procs = [p for p in everything if p is not None and p.poll() is None]
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc in procs:
@@ -321,3 +337,149 @@ async def lost_writes(database_url: str, tally: Tally) -> tuple[list[str], list[
     finally:
         await conn.close()
     return sorted(tally.acked_cases - cases), sorted(tally.acked_ops - ops)
+
+
+# --- the SLA side ------------------------------------------------------------------------------
+
+
+async def village_agents(url: str, count: int) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT a.username FROM agent a JOIN unit u ON u.code = a.unit_code"
+            " WHERE u.level = 'village' AND a.role = 'village_agent' AND a.active ORDER BY a.username LIMIT $1",
+            count,
+        )
+    finally:
+        await conn.close()
+    return [r["username"] for r in rows]
+
+
+async def seed_breaches(base: str, username: str, url: str, count: int) -> list[str]:
+    """Cases past their due time (made online, then their clock moved two days back)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        r = await http.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+        who = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        ids = []
+        for n in range(count):
+            body = case_body(900 + n)
+            assert (await http.post("/api/v1/cases", json=body, headers=who)).status_code == 201
+            ids.append(body["id"])
+    conn = await asyncpg.connect(url)
+    try:
+        past = datetime.now(UTC) - timedelta(days=2)
+        await conn.execute("UPDATE case_file SET due_at = $1 WHERE id = ANY($2::uuid[])", past, ids)
+    finally:
+        await conn.close()
+    return ids
+
+
+async def sweeps(redis_url: str, stop: asyncio.Event) -> int:
+    """Ask the workers for an SLA sweep every two seconds (besides their own cron)."""
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    asked = 0
+    try:
+        while not stop.is_set():
+            await pool.enqueue_job("sla_sweep")
+            asked += 1
+            with contextlib.suppress(TimeoutError):  # two seconds passed: ask again
+                await asyncio.wait_for(stop.wait(), 2)
+        job = await pool.enqueue_job("sla_sweep")  # one last, waited for
+        assert job is not None
+        await job.result(timeout=60)
+    finally:
+        await pool.aclose()
+    return asked + 1
+
+
+async def escalations(url: str, ids: list[str]) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT case_id::text AS id, count(*) AS n FROM case_event"
+            " WHERE action = 'escalate' AND reason = 'sla.overdue' AND case_id = ANY($1::uuid[]) GROUP BY 1",
+            ids,
+        )
+    finally:
+        await conn.close()
+    found = {r["id"]: int(r["n"]) for r in rows}
+    return {i: found.get(i, 0) for i in ids}
+
+async def flush(redis_url: str) -> None:
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        await pool.flushdb()
+    finally:
+        await pool.aclose()
+
+
+# --- a run with failures ------------------------------------------------------------------------
+
+
+@dataclass
+class KillRun:
+    """A mixed load through the proxy while one API process and one worker are killed."""
+
+    tally: Tally
+    events: list[str]
+    breached: list[str]
+    asked: int = 0
+    escalated: dict[str, int] = field(default_factory=dict)
+    missing_cases: list[str] = field(default_factory=list)
+    missing_ops: list[str] = field(default_factory=list)
+
+    async def check(self, database_url: str) -> None:
+        self.missing_cases, self.missing_ops = await lost_writes(database_url, self.tally)
+        self.escalated = await escalations(database_url, self.breached)
+
+    def report(self) -> str:
+        t = self.tally
+        return (
+            f"cluster: {t.requests} requests {t.by_kind}, {len(t.acked_cases)} cases and "
+            f"{len(t.acked_ops)} operations acknowledged; {'; '.join(self.events)}; {self.asked} sweeps asked\n"
+            f"client error rate: {t.error_rate:.4f} after retries ({t.errors} requests), "
+            f"{t.first_failure_rate:.4f} at the first attempt ({t.first_failures}: "
+            f"{sorted(set(t.first_failure_reasons))})\n"
+            f"lost acknowledged writes: {len(self.missing_cases) + len(self.missing_ops)}; "
+            f"breaches escalated: {sorted(set(self.escalated.values()))} time(s) each"
+        )
+
+
+def kill_run(
+    cluster: Cluster, agents: list[str], seconds: float, breaches: int, *,
+    kill_api_at: float, restart_at: float, kill_worker_at: float,
+) -> KillRun:  # fmt: skip
+    """``agents[0]`` makes ``breaches`` overdue cases; the others load the cluster for
+    ``seconds`` while sweeps are asked for every two seconds; API process 1 is killed at
+    ``kill_api_at`` seconds (after sign-in), restarted at ``restart_at``, worker 1 killed
+    at ``kill_worker_at``. Call :meth:`KillRun.check` afterwards."""
+    breached = asyncio.run(seed_breaches(cluster.url, agents[0], cluster.database_url, breaches))
+    run = KillRun(Tally(), [], breached)
+
+    def chaos(started: float) -> None:
+        def at(second: float, what: Callable[[], None], event: str) -> None:
+            time.sleep(max(0.0, started + second - time.monotonic()))
+            what()
+            run.events.append(f"{time.monotonic() - started:.1f}s {event}")
+
+        at(kill_api_at, lambda: cluster.kill_api(0), "api1 killed")
+        at(restart_at, lambda: cluster.restart_api(0), "api1 restarted")
+        at(kill_worker_at, lambda: cluster.kill_worker(0), "worker1 killed")
+        at(0, lambda: cluster.wait_api(0), "api1 ready")
+
+    threads: list[threading.Thread] = []
+
+    async def load_and_sweeps() -> int:
+        stop, signed_in = asyncio.Event(), asyncio.Event()
+        asking = asyncio.create_task(sweeps(cluster.redis_url, stop))
+        loading = asyncio.create_task(run_load(cluster.url, agents[1:], seconds, run.tally, started=signed_in))
+        await signed_in.wait()
+        threads.append(threading.Thread(target=chaos, args=(time.monotonic(),)))
+        threads[0].start()
+        await loading
+        stop.set()
+        return await asking
+
+    run.asked = asyncio.run(load_and_sweeps())
+    threads[0].join()
+    return run
