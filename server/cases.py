@@ -518,12 +518,38 @@ async def history(case_id: uuid.UUID | str, actor: Actor) -> list[wire.CaseEvent
         .order_by(CaseEvent.version)
         .output(load_json=True)
     )
-    if not sees_unmasked(to_state(row), actor):
-        for e in events:
-            for side in ("before", "after"):
-                if "applicant" in e[side]:
-                    e[side]["applicant"] = masked_applicant(e[side]["applicant"])
+    return shown_events(events, row, actor)
+
+
+def shown_events(events: list[dict[str, Any]], row: Mapping[str, Any], actor: Actor) -> list[wire.CaseEvent]:
+    """Events as ``actor`` may read them: the applicant masked unless they see it whole,
+    and never the search keys (hashes are not for reading)."""
+    masked = not sees_unmasked(to_state(row), actor)
+    for e in events:
+        for side in ("before", "after"):
+            for key in search.KEY_COLUMNS:
+                e[side].pop(key, None)
+            if masked and "applicant" in e[side]:
+                e[side]["applicant"] = masked_applicant(e[side]["applicant"])
     return msgspec.convert(events, list[wire.CaseEvent])
+
+
+async def events_after(rows: list[dict[str, Any]], held: Mapping[uuid.UUID, int], actor: Actor) -> list[wire.CaseEvent]:
+    """History of ``rows`` newer than the version the device already holds of each
+    (``held``): what a pull carries so the device can show it offline."""
+    out: list[wire.CaseEvent] = []
+    ids = [r["id"] for r in rows]
+    by_case: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found = await CaseEvent.select().where(CaseEvent.case_id.is_in(chunk)).output(load_json=True)
+        for e in found:
+            if e["version"] > held.get(e["case_id"], 0):
+                by_case.setdefault(e["case_id"], []).append(e)
+    for row in rows:
+        events = sorted(by_case.get(row["id"], []), key=lambda e: int(e["version"]))
+        out.extend(shown_events(events, row, actor))
+    return out
 
 
 def encode_cursor(row: Mapping[str, Any]) -> str:

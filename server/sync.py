@@ -32,6 +32,7 @@ from server.blobs import verified_args
 from server.cases import (
     case_ref,
     create_digest,
+    events_after,
     load_city,
     load_item,
     load_unit_row,
@@ -684,7 +685,13 @@ async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: i
     evicted: list[uuid.UUID] = []
     checksum = None
     scope_size = None
+    events = []
     if page:
+        # Each case's history the device does not hold yet: it shows it offline.
+        held = await ClientView.select(ClientView.case_id, ClientView.version).where(
+            (ClientView.client_id == client_id) & ClientView.case_id.is_in([r["id"] for r in page])
+        )
+        events = await events_after(page, {h["case_id"]: h["version"] for h in held}, actor)
         await _remember(client_id, [(r["id"], r["version"]) for r in page])
     if not has_more:
         # The last page: compare what the device holds with the whole scope, evict what
@@ -713,6 +720,7 @@ async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: i
         cursor=end,
         has_more=has_more,
         cases=[to_wire(r, actor, now) for r in page],
+        events=events,
         evicted=evicted,
         last_seq=int(device["last_seq"]),
         checksum=checksum,

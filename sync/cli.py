@@ -18,6 +18,7 @@ from rich.table import Table
 from hierarchy.calendar import TZ
 from hierarchy.errors import DaibanError
 from hierarchy.machine import Action
+from hierarchy.results import DELIVERY_LABELS, Delivery
 from sync.client import SyncClient
 from sync.wire import Case
 
@@ -101,7 +102,7 @@ async def login(client: SyncClient, password: str) -> None:
 @click.option("--name", help="Applicant's name.")
 @click.option("--resident-id", help="18-digit resident ID (person).")
 @click.option("--credit-code", help="Unified social credit code (firm).")
-@click.option("--phone", help="Mobile number.")
+@click.option("--phone", help="Mobile or landline number (0955-7012345).")
 @click.option("--title", default="", help="Short title (default: the item's name).")
 @click.option("--description", default="")
 @click.option(
@@ -156,17 +157,41 @@ def new(
     if project:
         body["project"] = {"name": project}
     case = client.create(body)
+    item = next((i for i in client.items() if i["code"] == item_code), None)
+    if item is not None:
+        print_checklist(item)
+    if case.status.value == "queued" and case.owner_unit != client.actor().unit_code:
+        out.print(f"跨域通办：已受理，转 {case.owner_unit} 办理")
     out.print(f"created {case.id} — queued for sync ({client.status().pending} pending)")
 
 
 @village.command()
 @with_client
-def items(client: SyncClient) -> None:
-    """The item catalogue cached on this device."""
-    table = Table("code", "name", "days")
+@click.argument("code", required=False)
+def items(client: SyncClient, code: str | None) -> None:
+    """The item catalogue cached on this device; with CODE, that item's material checklist."""
+    if code:
+        item = next((i for i in client.items() if i["code"] == code), None)
+        if item is None:
+            raise click.ClickException(f"no item {code} on this device (sync first?)")
+        print_checklist(item)
+        return
+    table = Table("code", "name", "group", "serves", "locality", "days")
     for item in client.items():
-        table.add_row(item["code"], item["name"], str(item["promised_days"]))
+        locality = item.get("locality_name") or ""
+        table.add_row(item["code"], item["name"], item.get("group", ""), item.get("serves", ""), locality,
+                      str(item["promised_days"]))  # fmt: skip
     out.print(table)
+
+
+def print_checklist(item: dict[str, Any]) -> None:
+    """一次性告知: everything the applicant hands in for ``item``, in one list."""
+    out.print(f"{item['name']}（{item['code']}）承诺时限 {item['promised_days']} 个工作日 — 材料清单：")
+    for n, m in enumerate(item.get("materials") or [], start=1):
+        notes = ["必交" if m.get("required", True) else "选交"]
+        if m.get("deferrable"):
+            notes.append("可容缺（告知承诺）")
+        out.print(f"  {n}. {m['name']}（{m['code']}）{'，'.join(notes)}")
 
 
 @village.command(name="list")
@@ -177,12 +202,13 @@ def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None
     """Cases on this device; a * marks unsynced changes, a ! a case the server refused."""
     pending = client.pending_cases()
     refused = client.rejected_cases()
-    table = Table("", "id", "ref", "status", "owner", "due", "title")
+    table = Table("", "id", "ref", "status", "owner", "due", "applicant", "title")
     for case in client.cases(view, list(statuses) or None):
         due = case.due_at.astimezone(TZ).strftime("%m-%d %H:%M") if case.due_at else ""
         status = "rejected" if str(case.id) in refused else case.status.value
         mark = "!" if str(case.id) in refused else "*" if str(case.id) in pending else ""
-        table.add_row(mark, str(case.id)[:8], case.ref or "-", status, case.owner_unit, due, case.title)
+        name = str(case.applicant.get("name") or "")
+        table.add_row(mark, str(case.id)[:8], case.ref or "-", status, case.owner_unit, due, name, case.title)
     out.print(table)
 
 
@@ -199,7 +225,42 @@ def _find(client: SyncClient, ident: str) -> Case:
 def show(client: SyncClient, ident: str) -> None:
     """One case: id prefix or reference number."""
     case = _find(client, ident)
+    if case.result:
+        out.print(f"办理结果 {result_line(case.result)}")
     out.print_json(data=msgspec.to_builtins(case))
+
+
+def result_line(result: dict[str, Any]) -> str:
+    """The result as one line: outcome; what was issued; how and when it reaches the applicant."""
+    delivery = DELIVERY_LABELS.get(Delivery(result["delivery"])) if result.get("delivery") else "送达方式未填"
+    parts = [result.get("outcome") or "", f"出件：{result.get('issued') or '无'}", delivery]
+    if result.get("delivered_on"):
+        parts.append(f"送达日期 {result['delivered_on']}")
+    return "；".join(p for p in parts if p)
+
+
+@village.command()
+@click.argument("ident")
+@with_client
+def history(client: SyncClient, ident: str) -> None:
+    """A case's history as the last sync brought it (works offline)."""
+    case = _find(client, ident)
+    table = Table("v", "when", "action", "unit", "agent", "reason / changes")
+    for e in client.local_history(case.id):
+        when = e.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M") if e.at else ""
+        changes = ", ".join(f"{k}→{_short(v)}" for k, v in e.after.items() if k not in ("result",))
+        note = e.reason or changes
+        if e.after.get("result"):
+            note = f"{note}\n办理结果 {result_line(e.after['result'])}"
+        who = f"#{e.actor_id}" if e.actor_id is not None else "申请人" if e.action == "confirm" else "系统"
+        table.add_row(str(e.version), when, e.action, e.actor_unit or "", who, note)
+    out.print(f"{case.ref or case.id} {case.title}")
+    out.print(table)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else msgspec.json.encode(value).decode()
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _action_command(action: Action) -> click.Command:
@@ -213,6 +274,14 @@ def _action_command(action: Action) -> click.Command:
     @click.option("--comment", default=None)
     @click.option("--reject", is_flag=True, help="Reject the extension request (approve-extension).")
     @click.option("--uphold", is_flag=True, help="Uphold after a bad-rating review (resolve).")
+    @click.option("--issued", default=None, help="What was issued: licence, certificate, decision (resolve).")
+    @click.option(
+        "--delivery",
+        type=click.Choice([d.value for d in Delivery]),
+        default=None,
+        help="How the result reaches the applicant (resolve): 窗口领取, 代办点转交, 邮寄, 电子证照.",
+    )
+    @click.option("--delivered-on", default=None, metavar="YYYY-MM-DD", help="When it reaches them (resolve).")
     @with_client
     def command(client: SyncClient, ident: str, reject: bool, uphold: bool, **args: Any) -> None:
         case = _find(client, ident)
@@ -228,7 +297,7 @@ def _action_command(action: Action) -> click.Command:
 
 
 for _action in Action:
-    if _action not in (Action.UPDATE, Action.ATTACH, Action.DETACH):
+    if _action not in (Action.UPDATE, Action.ATTACH, Action.DETACH, Action.CLOSE_UNRATED):
         village.add_command(_action_command(_action))
 
 

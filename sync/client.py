@@ -32,7 +32,7 @@ from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
 from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
 from sync.transport import SyncError, Transport
-from sync.wire import Case, CaseCreate
+from sync.wire import Case, CaseCreate, CaseEvent
 
 PUSH_BATCH = 200
 T = TypeVar("T")
@@ -250,6 +250,10 @@ class SyncClient:
             username=self.replica.get("username"),
         )
 
+    def local_history(self, case_id: str | uuid.UUID) -> list[CaseEvent]:
+        """A case's history as the last sync brought it (offline)."""
+        return self.replica.events(str(case_id))
+
     async def history(self, case_id: str | uuid.UUID) -> list[dict[str, Any]]:
         """The server's history of a case (online only)."""
         return list(await self.transport.call("GET", f"/api/v1/cases/{case_id}/history"))
@@ -452,6 +456,7 @@ class SyncClient:
                 pending = self.replica.pending_cases()
                 for case in page.cases:
                     self.replica.save_server(c, case)
+                self.replica.save_events(c, page.events)
                 for gone in page.evicted:
                     gid = str(gone)
                     local = self.replica.case(gid)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from sync.wire import Case, Code, Int64, PersonName
+from sync.wire import Case, CaseEvent, Code, Int64, PersonName
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
@@ -69,6 +69,8 @@ class PullResponse(msgspec.Struct, kw_only=True):
     cursor: int
     has_more: bool = False
     cases: list[Case] = []
+    #: History of this page's cases newer than what the device held (masked as for the agent).
+    events: list[CaseEvent] = []
     evicted: list[uuid.UUID] = []
     last_seq: int = 0
     #: sha256 over the sorted "case_id:version" lines of the device's whole scope; sent on

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from sync.protocol import Notice, Operation
-from sync.wire import Case
+from sync.wire import Case, CaseEvent
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_case ON outbox (case_id);
+-- Each case's history as pulls brought it: shown offline (daiban village history).
+CREATE TABLE IF NOT EXISTS events (
+    case_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (case_id, version)
+);
 CREATE TABLE IF NOT EXISTS conflicts (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     op_id TEXT,
@@ -82,6 +89,7 @@ CREATE INDEX IF NOT EXISTS notices_unread ON notices (read_at, id);
 """
 
 _case_decoder = msgspec.json.Decoder(Case)
+_event_decoder = msgspec.json.Decoder(CaseEvent)
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {Case: _case_decoder}
 T = TypeVar("T")
 
@@ -249,6 +257,19 @@ class Replica:
 
     def drop_case(self, conn: sqlite3.Connection, case_id: str) -> None:
         conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
+        conn.execute("DELETE FROM events WHERE case_id = ?", (case_id,))
+
+    def save_events(self, conn: sqlite3.Connection, events: list[CaseEvent]) -> None:
+        """Keep history a pull brought (a version seen again replaces the old copy)."""
+        conn.executemany(
+            "INSERT OR REPLACE INTO events (case_id, version, body) VALUES (?, ?, ?)",
+            [(str(e.case_id), e.version, msgspec.json.encode(e)) for e in events],
+        )
+
+    def events(self, case_id: str) -> list[CaseEvent]:
+        """A case's history on this device, oldest first."""
+        rows = self.conn.execute("SELECT body FROM events WHERE case_id = ? ORDER BY version", (case_id,))
+        return [_event_decoder.decode(r[0]) for r in rows]
 
     def versions(self) -> list[tuple[str, int]]:
         """(case id, server version) of every case the server has sent."""
