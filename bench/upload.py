@@ -7,7 +7,8 @@ so none is deduplicated):
 - through the API: a tus creation and one PATCH with the whole file, until the server has
   verified its sha256, sniffed its type and stored it (the answer to the last PATCH);
 - directly: as many bytes written into the same kind of store (obstore, a local folder),
-  each round right after the upload, so both see the same load on a shared machine.
+  each round right after the upload, so both see the same load on a shared machine; in one
+  put and streamed in 1 MiB pieces, and the faster of the two counts.
 
 The last line is ``upload ratio: X`` = API throughput / direct throughput (medians); the
 goal is at least 0.5.
@@ -39,7 +40,7 @@ import time  # noqa: E402
 
 import httpx  # noqa: E402
 
-from server.storage import folder_store  # noqa: E402
+from server.storage import ObjectStorage, folder_store  # noqa: E402
 
 DAIBAN = Path(sys.executable).parent / "daiban"
 
@@ -77,6 +78,21 @@ def start(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start")
 
 
+async def put_whole(store: ObjectStorage, data: bytes) -> float:
+    started = time.perf_counter()
+    await store.put(f"files/{hashlib.sha256(data).hexdigest()}", data)  # named as the server names it
+    return time.perf_counter() - started
+
+
+async def put_streamed(store: ObjectStorage, data: bytes) -> float:
+    started = time.perf_counter()
+    writer = store.writer(f"files/{hashlib.sha256(data).hexdigest()}")
+    for start in range(0, len(data), 1024 * 1024):
+        await writer.write(data[start : start + 1024 * 1024])
+    await writer.close()
+    return time.perf_counter() - started
+
+
 async def rounds(url: str, folder: Path, size: int, count: int) -> tuple[list[float], list[float]]:
     """Each round uploads one new file through the API and writes another into a store
     directly, one after the other, so both see the same load on a shared machine."""
@@ -97,10 +113,7 @@ async def rounds(url: str, folder: Path, size: int, count: int) -> tuple[list[fl
                 **auth, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})  # fmt: skip
             api.append(time.perf_counter() - started)
             assert r.status_code == 204 and r.headers["upload-offset"] == str(len(data)), r.text
-            data = pdf(size)
-            started = time.perf_counter()
-            await store.put(f"files/{hashlib.sha256(data).hexdigest()}", data)  # named as the server names it
-            raw.append(time.perf_counter() - started)
+            raw.append(min(await put_whole(store, pdf(size)), await put_streamed(store, pdf(size))))
     return api, raw
 
 

@@ -60,11 +60,18 @@ def _prepare(data: bytes, expected: str, digest: str | None) -> tuple[str, bytes
 
 
 async def finish(
-    store: BlobStore, upload: Mapping[str, Any], data: bytes, now: datetime, *, digest: str | None = None
+    store: BlobStore,
+    upload: Mapping[str, Any],
+    data: bytes,
+    now: datetime,
+    *,
+    digest: str | None = None,
+    staged: str = "",
 ) -> dict[str, Any]:
     """Turn a complete upload's bytes into a verified blob (or find it already there).
 
-    ``digest``: the sha256 of ``data`` when the caller hashed it as it arrived.
+    ``digest``: the sha256 of ``data`` when the caller hashed it as it arrived; ``staged``:
+    a key where ``data`` is stored already (moved into place when kept as it came).
     """
     sha = str(upload["sha256"])
     existing = await Blob.select().where(Blob.sha256 == sha).first()
@@ -72,7 +79,10 @@ async def finish(
         return existing
     media_type, stored, thumb, content_sha = await asyncio.to_thread(_prepare, data, sha, digest)
     if not await store.exists(file_key(content_sha)):
-        await store.put(file_key(content_sha), stored)
+        if staged and stored is data:
+            await store.rename(staged, file_key(content_sha))
+        else:
+            await store.put(file_key(content_sha), stored)
     if thumb is not None and not await store.exists(thumb_key(content_sha)):
         await store.put(thumb_key(content_sha), thumb)
     row = dict(

@@ -38,6 +38,20 @@ class BlobStore(Protocol):
 
     async def keys(self, prefix: str) -> list[str]: ...
 
+    def writer(self, key: str) -> Writer:
+        """Write an object piece by piece (it exists once closed)."""
+        ...
+
+    async def rename(self, source: str, target: str) -> None:
+        """Move an object (a rename on a folder, a server-side copy on S3)."""
+        ...
+
+
+class Writer(Protocol):
+    async def write(self, data: bytes, /) -> int: ...
+
+    async def close(self) -> None: ...
+
 
 class ObjectStorage:
     """A :class:`BlobStore` over any obstore store (local folder, S3, …)."""
@@ -75,6 +89,13 @@ class ObjectStorage:
         async for chunk in obstore.list(self.store, prefix):
             out.extend(str(meta["path"]) for meta in chunk)
         return sorted(out)
+
+    def writer(self, key: str) -> Writer:
+        # Multipart in parts of 8 MiB on S3 (its minimum is 5 MiB).
+        return obstore.open_writer_async(self.store, key, buffer_size=8 * 1024 * 1024)
+
+    async def rename(self, source: str, target: str) -> None:
+        await obstore.rename_async(self.store, source, target)
 
 
 def folder_store(path: str | Path) -> ObjectStorage:

@@ -36,10 +36,8 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination"
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 OFFSET_TYPE = "application/offset+octet-stream"
-#: A PATCH body is kept in memory (at most a whole file: Tus-Max-Size) and written once at
-#: the end: as a part, or, when it completes the upload, straight into its final place.
-#: Only a body cut off midway, or one past this size, is written as it arrives.
-PART_BYTES = MAX_FILE_BYTES
+#: What arrives goes to the store in pieces of about this size (fewer, larger writes).
+WRITE_BYTES = 1024 * 1024
 
 Req = Request[Principal, Any, Any]
 
@@ -176,57 +174,80 @@ class UploadController(Controller):
         if row["done"] or offset != row["offset"]:
             raise OffsetMismatch("upload.offset_mismatch", "the upload is elsewhere: HEAD it", offset=row["offset"])
         store: BlobStore = request.app.state.store
+        # The body goes into the store as it arrives (a part of the upload), and is kept
+        # in memory too (at most Tus-Max-Size) for the checks when it completes the file.
+        key = f"parts/{row['id']}/{row['offset']:012d}-{uuid.uuid4().hex[:8]}"
         buffer = bytearray()
         complete = False
         # Hashed as it arrives when this PATCH carries the file from its first byte.
         whole = hashlib.sha256() if row["offset"] == 0 else None
-        while True:
-            message = await request.receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            assert isinstance(chunk, bytes)
-            if row["offset"] + len(buffer) + len(chunk) > row["length"]:
-                raise TooLarge("upload.beyond_length", "more bytes than Upload-Length", length=row["length"])
-            buffer += chunk
-            if whole is not None:
-                whole.update(chunk)
-            if checksum is not None:
-                checksum[0].update(chunk)
-            elif len(buffer) >= PART_BYTES and row["offset"] + len(buffer) < row["length"]:
-                row = await _save_part(store, row, bytes(buffer))
-                buffer.clear()
-                whole = None
-            if not message.get("more_body", False):
-                complete = True
-                break
-        if checksum is not None:
-            if not complete:
-                return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["offset"])}))
-            if checksum[0].digest() != checksum[1]:
+        writer = store.writer(key)
+        written = 0
+        try:
+            while True:
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                assert isinstance(chunk, bytes)
+                if row["offset"] + len(buffer) + len(chunk) > row["length"]:
+                    raise TooLarge("upload.beyond_length", "more bytes than Upload-Length", length=row["length"])
+                if chunk:
+                    buffer += chunk
+                    if len(buffer) - written >= WRITE_BYTES:
+                        written += await writer.write(bytes(buffer[written:]))
+                    if whole is not None:
+                        whole.update(chunk)
+                    if checksum is not None:
+                        checksum[0].update(chunk)
+                if not message.get("more_body", False):
+                    complete = True
+                    break
+            if written < len(buffer):
+                await writer.write(bytes(buffer[written:]))
+        except BaseException:
+            await writer.close()
+            await store.delete(key)
+            raise
+        await writer.close()
+        try:
+            if checksum is not None and not complete:
+                raise _Discard()
+            if checksum is not None and checksum[0].digest() != checksum[1]:
                 raise attachments.ChecksumMismatch("upload.checksum_mismatch", "the chunk does not match its checksum")
-        if row["offset"] + len(buffer) == row["length"]:
-            await _finish(store, row, bytes(buffer), request, whole.hexdigest() if whole else None)
+            if not buffer:
+                raise _Discard()
+        except BaseException as exc:
+            await store.delete(key)
+            if isinstance(exc, _Discard):
+                return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["offset"])}))
+            raise
+        if not row["parts"] and len(buffer) == row["length"]:
+            # The whole file in one PATCH: checked straight from memory, kept under its final name.
+            await _finish(store, row, bytes(buffer), request, whole.hexdigest() if whole else None, staged=key)
             return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["length"])}))
-        if buffer:
-            row = await _save_part(store, row, bytes(buffer))
+        row = await _record_part(store, row, key, len(buffer))
+        if row["offset"] == row["length"]:
+            await _finish(store, row, None, request, None)
         return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["offset"])}))
 
 
-async def _save_part(store: BlobStore, row: Mapping[str, Any], data: bytes) -> dict[str, Any]:
-    """Store ``data`` at the upload's offset and advance it, unless someone else did first."""
-    key = f"parts/{row['id']}/{row['offset']:012d}-{uuid.uuid4().hex[:8]}"
-    await store.put(key, data)
-    parts = [*row["parts"], {"key": key, "offset": row["offset"], "size": len(data)}]
+class _Discard(Exception):
+    """A PATCH whose bytes are not kept (cut off under a checksum, or empty)."""
+
+
+async def _record_part(store: BlobStore, row: Mapping[str, Any], key: str, size: int) -> dict[str, Any]:
+    """Count a stored part and advance the offset, unless another request did first."""
+    parts = [*row["parts"], {"key": key, "offset": row["offset"], "size": size}]
     moved = (
-        await Upload.update({Upload.offset: row["offset"] + len(data), Upload.parts: parts})
+        await Upload.update({Upload.offset: row["offset"] + size, Upload.parts: parts})
         .where((Upload.id == row["id"]) & (Upload.offset == row["offset"]))
         .returning(Upload.id)
     )
     if not moved:
         await store.delete(key)
         raise OffsetMismatch("upload.offset_mismatch", "another request moved this upload; HEAD it")
-    return {**row, "offset": row["offset"] + len(data), "parts": parts}
+    return {**row, "offset": row["offset"] + size, "parts": parts}
 
 
 async def _drop_parts(store: BlobStore, row: Mapping[str, Any]) -> None:
@@ -234,21 +255,25 @@ async def _drop_parts(store: BlobStore, row: Mapping[str, Any]) -> None:
         await store.delete(str(part["key"]))
 
 
-async def _finish(store: BlobStore, row: dict[str, Any], tail: bytes, request: Req, digest: str | None) -> None:
-    pieces = [await store.get(str(p["key"])) for p in row["parts"]]
-    data = b"".join([*pieces, tail]) if pieces else tail
+async def _finish(
+    store: BlobStore, row: dict[str, Any], data: bytes | None, request: Req, digest: str | None, staged: str = ""
+) -> None:
+    """Verify and keep a complete upload: from ``data`` (also stored at ``staged``), or its parts."""
+    if data is None:
+        data = b"".join([await store.get(str(p["key"])) for p in row["parts"]])
+    leftovers = {**row, "parts": [*row["parts"], *([{"key": staged}] if staged else [])]}
     try:
-        await attachments.finish(store, row, data, request.app.state.clock(), digest=digest)
+        await attachments.finish(store, row, data, request.app.state.clock(), digest=digest, staged=staged)
     except attachments.ChecksumMismatch:
         # Start again from zero: which byte went wrong cannot be known.
         await Upload.update({Upload.offset: 0, Upload.parts: []}).where(Upload.id == row["id"])
-        await _drop_parts(store, row)
+        await _drop_parts(store, leftovers)
         raise
     except DaibanError:
         await Upload.delete().where(Upload.id == row["id"])
-        await _drop_parts(store, row)
+        await _drop_parts(store, leftovers)
         raise
     await Upload.update({Upload.offset: row["length"], Upload.parts: [], Upload.done: True}).where(
         Upload.id == row["id"]
     )
-    await _drop_parts(store, row)
+    await _drop_parts(store, leftovers)
