@@ -64,16 +64,40 @@ async def load_actor(agent_id: int) -> tuple[Actor, dict[str, Any]] | None:
     return actor, agent
 
 
+#: Every request's token check: the token, its agent and the agent's unit in one query.
+PRINCIPAL_SQL = (
+    "SELECT t.revoked, t.expires_at, t.client_id, a.id, a.username, a.name, a.unit_code, a.role, a.active,"
+    " u.path, u.level FROM token t JOIN agent a ON a.id = t.agent_id JOIN unit u ON u.code = a.unit_code"
+    " WHERE t.digest = {}"
+)
+
+
 async def principal_for(token: str) -> Principal:
     digest = token_digest(token)
-    row = await Token.select().where(Token.digest == digest).first()
-    if row is None or row["revoked"] or row["expires_at"] <= datetime.now(UTC):
+    rows = await Token.raw(PRINCIPAL_SQL, digest)
+    row = rows[0] if rows else None
+    if row is None or row["revoked"] or _aware(row["expires_at"]) <= datetime.now(UTC):
         raise Unauthorized("auth.token_invalid", "the token is unknown, expired or revoked")
-    loaded = await load_actor(row["agent_id"])
-    if loaded is None or not loaded[1]["active"]:
+    if not row["active"]:
         raise Unauthorized("auth.agent_disabled", "this agent is disabled")
-    actor, agent = loaded
-    return Principal(actor=actor, name=agent["name"], token_digest=digest, device=row.get("client_id"))
+    actor = Actor(
+        id=row["id"],
+        unit_code=row["unit_code"],
+        unit_path=row["path"],
+        role=Role(row["role"]),
+        level=Level(row["level"]),
+        username=row["username"],
+    )
+    device = row["client_id"]
+    if device is not None and not isinstance(device, uuid.UUID):
+        device = uuid.UUID(str(device))
+    return Principal(actor=actor, name=row["name"], token_digest=digest, device=device)
+
+
+def _aware(value: Any) -> datetime:
+    """A raw timestamp as a timezone-aware datetime (SQLite hands raw values back as text)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class BearerAuth(AbstractAuthenticationMiddleware):

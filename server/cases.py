@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from piccolo.columns import JSON
 
 from hierarchy import intake
 from hierarchy.breaches import is_overdue
@@ -376,11 +377,13 @@ async def create_case(
     # Imported here: the notification helpers build on this module's counters.
     from server.notices import announce as write_notices
 
+    # The year's reference number is taken in its own short statement, so concurrent
+    # creates do not queue on that row for their whole transaction (a failed create
+    # leaves a gap in the numbers, as a sequence would). The change counter is taken
+    # last, as every writer does, and held only until the commit.
+    values["ref"] = case_ref(now, await next_value(ref_counter(now)))
     try:
         async with db.transaction(engine):
-            values["ref"] = case_ref(now, await next_value(ref_counter(now)))
-            change = await next_value("change")
-            values["change_seq"] = change
             await Case.insert(Case(**values)).run()
             await CaseHolder.insert(CaseHolder(case_id=data.id, agent_id=actor.id)).run()
             await CaseEvent.insert(
@@ -399,6 +402,8 @@ async def create_case(
             await write_notices(on_create(to_state(values)), values, actor, now)
             if within is not None:
                 await within(values)
+            change = await next_value("change")
+            await Case.update({Case.change_seq: change}).where(Case.id == data.id).run()
     except db.UNIQUE_VIOLATIONS:
         existing = await fetch_row(data.id)
         if existing is None:
@@ -557,6 +562,30 @@ def encode_cursor(row: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode()
 
 
+HELD_OUTSIDE_SQL = (
+    "SELECT h.case_id FROM case_holder h JOIN case_file c ON c.id = h.case_id"
+    " WHERE h.agent_id = {} AND c.owner_path NOT LIKE {} AND c.origin_path NOT LIKE {}"
+)
+JSON_COLUMNS = tuple(c._meta.name for c in Case._meta.columns if isinstance(c, JSON))
+
+
+async def union_pages(queries: list[Any], size: int) -> list[dict[str, Any]]:
+    """The first ``size`` rows of the union of ``queries`` (each ordered and limited) in
+    the list's order: one statement, merged here."""
+    parts = [q.querystrings[0] for q in queries]
+    template = " UNION ALL ".join("({})" for _ in parts)
+    rows = await Case.raw(template, *parts)
+    seen: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        if row["id"] not in seen:
+            for name in JSON_COLUMNS:
+                if isinstance(row.get(name), str):
+                    row[name] = msgspec.json.decode(row[name])
+            seen[row["id"]] = row
+    ordered = sorted(seen.values(), key=lambda r: (-r["priority"], r["due_at"], r["id"]))
+    return ordered[:size]
+
+
 def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
     invalid = InvalidInput("request.cursor_invalid", "cursor is not one this API issued", field="cursor")
     try:
@@ -584,45 +613,75 @@ async def list_cases(
     cursor: str | None = None,
     limit: int = 50,
 ) -> wire.CasePage:
-    """One page of cases, most urgent first: priority, then due time (keyset paging)."""
-    query = Case.select().output(load_json=True)
+    """One page of cases, most urgent first: priority, then due time (keyset paging).
+
+    The whole scope ("all": owned or taken in the actor's subtree, or ever held) is one
+    OR on SQLite. On PostgreSQL an OR with the holders' subquery cannot use an index, so
+    each part is its own ordered, limited branch of one UNION ALL statement, merged here:
+    each branch reads its page off an index in the list's order (a leaf unit's path by
+    equality on the path-and-order index; a subtree by its path prefix or, for a large
+    one, the order index), so a page costs about the same at any table size.
+    """
+    conds: list[Any] = []
+    branches: list[Any] = []
     if view == "mine":
-        query = query.where(Case.assignee_id == actor.id)
+        conds.append(Case.assignee_id == actor.id)
     elif view == "queue":
-        query = query.where((Case.owner_unit == actor.unit_code) & (Case.status == Status.QUEUED.value))
+        conds.append((Case.owner_unit == actor.unit_code) & (Case.status == Status.QUEUED.value))
     else:
-        held = CaseHolder.select(CaseHolder.case_id).where(CaseHolder.agent_id == (actor.id or -1))
-        query = query.where(
-            under(Case.owner_path, actor.unit_path) | under(Case.origin_path, actor.unit_path) | Case.id.is_in(held)
-        )
+        held = Case.id.is_in(CaseHolder.select(CaseHolder.case_id).where(CaseHolder.agent_id == (actor.id or -1)))
+        if Case._meta.db.engine_type == "postgres":
+            leaf = not await Unit.exists().where(Unit.parent_code == actor.unit_code)
+            branches = [
+                (Case.owner_path == actor.unit_path) if leaf else under(Case.owner_path, actor.unit_path),
+                (Case.origin_path == actor.unit_path) if leaf else under(Case.origin_path, actor.unit_path),
+            ]
+            # Cases the agent held that lie outside the scope, found first from indexes
+            # alone: as a subquery PostgreSQL would walk the whole order index probing
+            # each case for a holder, and most holdings are in the scope anyway.
+            ids = [r["case_id"] for r in await Case.raw(HELD_OUTSIDE_SQL, actor.id or -1, *[f"{actor.unit_path}%"] * 2)]
+            if ids:
+                branches.append(Case.id.is_in(ids))
+        else:
+            conds.append(under(Case.owner_path, actor.unit_path) | under(Case.origin_path, actor.unit_path) | held)
     if status:
-        query = query.where(Case.status.is_in([s.value for s in status]))
+        conds.append(Case.status.is_in([s.value for s in status]))
     if item:
-        query = query.where(Case.item_code == item)
+        conds.append(Case.item_code == item)
     if kind:
-        query = query.where(Case.kind == kind.value)
+        conds.append(Case.kind == kind.value)
     if overdue is not None:
         # The index narrows by stored due time; a case waiting for the applicant is then
         # decided by the rule itself (its due time credits the pause in progress).
         open_values, waiting = list(OPEN_VALUES), Status.WAITING_APPLICANT.value
         if overdue:
-            query = query.where((Case.due_at < utc(now)) & Case.status.is_in(open_values))
+            conds.append((Case.due_at < utc(now)) & Case.status.is_in(open_values))
         else:
-            query = query.where((Case.due_at >= utc(now)) | Case.status.not_in(open_values) | (Case.status == waiting))
+            conds.append((Case.due_at >= utc(now)) | Case.status.not_in(open_values) | (Case.status == waiting))
     if unit:
         ref = await unit_ref(unit)
-        query = query.where(under(Case.owner_path, ref.path))
+        conds.append(under(Case.owner_path, ref.path))
     if q:
-        query = query.where(contains(Case.title, q) | contains(Case.ref, q))
+        conds.append(contains(Case.title, q) | contains(Case.ref, q))
     if cursor:
         p, due, cid = decode_cursor(cursor)
         due = utc(due)
-        query = query.where(
+        conds.append(
             (Case.priority < p)
             | ((Case.priority == p) & (Case.due_at > due))
             | ((Case.priority == p) & (Case.due_at == due) & (Case.id > cid))
         )
-    rows = await query.order_by(Case.priority, ascending=False).order_by(Case.due_at, Case.id).limit(limit + 1)
+
+    def page_query(extra: list[Any]) -> Any:
+        query = Case.select().output(load_json=True)
+        for cond in [*conds, *extra]:
+            query = query.where(cond)
+        return query.order_by(Case.priority, ascending=False).order_by(Case.due_at, Case.id).limit(limit + 1)
+
+    if branches:
+        rows = await union_pages([page_query([b]) for b in branches], limit + 1)
+    else:
+        rows = await page_query([])
     page = rows[:limit]
     shown = page if overdue is None else [r for r in page if is_overdue(r, now) == overdue]
     return wire.CasePage(

@@ -29,7 +29,13 @@ UNIQUE_VIOLATIONS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, asyncp
 def make_engine(settings: Settings) -> Database:
     """An engine for the settings' database URL (SQLite file or PostgreSQL)."""
     if settings.is_postgres:
-        return PostgresEngine(config={"dsn": settings.database_url}, log_queries=False)
+        # Scope queries match a path prefix given as a parameter (LIKE $1). A generic plan,
+        # which PostgreSQL may switch a prepared statement to after five runs, cannot use
+        # the prefix index and scans the table; plan each run for its own values instead.
+        server_settings = {"plan_cache_mode": "force_custom_plan"}
+        return PostgresEngine(
+            config={"dsn": settings.database_url, "server_settings": server_settings}, log_queries=False
+        )
     path = Path(settings.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers work beside the writer; it is a property of the file, set once.
