@@ -41,17 +41,17 @@ from console.data import (
 )
 from console.format import OPEN
 from hierarchy.cases import Actor
-from hierarchy.errors import InvalidInput, NotFound
+from hierarchy.errors import InvalidInput, NotFound, Unauthorized
+from hierarchy.i18n import _
 from hierarchy.machine import UnitRef
 from hierarchy.roles import Role
 from hierarchy.tree import Level
-from sync.client import SyncClient
+from sync.client import AGENTS_KEY, UNITS_KEY, SyncClient
 from sync.replica import PageKey
 from sync.transport import SyncError
 
-#: Keys this adapter keeps in the replica's settings table.
-UNITS_KEY = "console_units"
-AGENTS_KEY = "console_agents"
+#: Keys this adapter keeps in the replica's settings table (units and agents: the same
+#: keys ``daiban village init`` fills, so a console started offline names them).
 NAME_KEY = "console_agent_name"
 #: Rows read for the first page of a list, then per page after it.
 FIRST_PAGE = 200
@@ -109,9 +109,13 @@ class ReplicaDataClient:
             else:
                 agent = await self.sc.init(self.server, username, password, device_name=f"console {username}")
         except SyncError as error:
-            # Offline, the device's own agent keeps working from the replica; the server
-            # checks the token again at the next sync.
+            # Offline, the device's own agent keeps working from the replica once the
+            # password matches the last online sign-in; the server checks again at the next sync.
             if error.transient and self.sc.registered and replica.get("username") == username:
+                if not self.sc.check_offline(username, password):
+                    raise Unauthorized(
+                        "auth.invalid_credentials", _("Wrong username or password.")
+                    ) from None
                 return await self.me()
             raise
         name = agent.get("name") or username
@@ -121,7 +125,12 @@ class ReplicaDataClient:
         return await self.me()
 
     async def sign_out(self) -> None:
-        self.sc.transport.token = None
+        """The token goes from memory and from the replica; queued work stays."""
+        self.sc.sign_out()
+
+    def _name_of(self, username: str) -> str:
+        agent = self._agents.get(username)
+        return agent.name if agent is not None else username
 
     async def me(self) -> AgentOut:
         r = self.sc.replica
@@ -130,7 +139,7 @@ class ReplicaDataClient:
         return AgentOut(
             id=int(r.get("agent_id") or 0),
             username=r.get("username") or "",
-            name=r.get(NAME_KEY) or r.get("username") or "",
+            name=r.get(NAME_KEY) or self._name_of(r.get("username") or ""),
             unit_code=r.get("unit_code") or "",
             role=r.get("role") or "",
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+from pwdlib import PasswordHash
 
 from hierarchy import intake
 from hierarchy.cases import NO_ITEM_DAYS, Actor, CaseKind, CaseState, Status, base_priority
@@ -98,6 +99,14 @@ def case_after(case: Case, decision: Decision) -> Case:
     return msgspec.convert(merged, Case, strict=False)
 
 
+#: Replica keys of what an offline start shows: the units around the agent, the agents of
+#: the subtree (by ``<unit>/subtree``), both as the server sent them (JSON).
+UNITS_KEY = "network_units"
+AGENTS_KEY = "network_agents"
+#: An argon2 hash of the password of the last online sign-in: offline sign-in checks it.
+VERIFIER_KEY = "password_verifier"
+
+
 class SyncClient:
     """One device: its replica, its identity, and the way to the server."""
 
@@ -141,7 +150,34 @@ class SyncClient:
                 items=msgspec.json.encode(items).decode(),
             )
         self.hlc.node = str(device["client_id"])[:8]
+        await self.remember_network(str(agent["unit_code"]))
         return agent
+
+    async def remember_network(self, unit_code: str) -> None:
+        """Keep the units of the agent's subtree and above, and its agents, for offline starts
+        (names, not codes, on a device that has not seen the server since ``init``)."""
+        units: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"within": unit_code, "limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = await self.transport.call("GET", "/api/v1/units", params=params)
+            units += page["units"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        own = next((u for u in units if u["code"] == unit_code), None)
+        for code in (own["path"].strip("/").split("/") if own else []):
+            if code != unit_code:
+                units.append(await self.transport.call("GET", f"/api/v1/units/{code}", auth=False))
+        agents = await self.transport.call("GET", "/api/v1/agents", params={"unit": unit_code, "subtree": "true"})
+        with self.replica.tx() as c:
+            self.replica.put(
+                c,
+                **{
+                    UNITS_KEY: msgspec.json.encode(units).decode(),
+                    AGENTS_KEY: msgspec.json.encode({f"{unit_code}/subtree": agents}).decode(),
+                },
+            )
 
     async def login(self, username: str, password: str) -> dict[str, Any]:
         """Sign in (online); returns the agent as the server describes it."""
@@ -150,6 +186,7 @@ class SyncClient:
         )
         agent = token["agent"]
         self.transport.token = token["access_token"]
+        verifier = PasswordHash.recommended().hash(password)
         unit = await self.transport.call("GET", f"/api/v1/units/{agent['unit_code']}", auth=False)
         with self.replica.tx() as c:
             self.replica.put(
@@ -163,9 +200,23 @@ class SyncClient:
                 unit_level=unit["level"],
                 open_weekends=int(unit["open_weekends"]),
                 server=self.transport.base_url,
+                **{VERIFIER_KEY: verifier},
             )
         self.online = True
         return dict(agent)
+
+    def check_offline(self, username: str, password: str) -> bool:
+        """Whether ``username`` and ``password`` are those of this device's last online sign-in."""
+        verifier = self.replica.get(VERIFIER_KEY)
+        if verifier is None or self.replica.get("username") != username:
+            return False
+        return bool(PasswordHash.recommended().verify(password, verifier))
+
+    def sign_out(self) -> None:
+        """Forget the bearer token here and in the replica (the verifier stays for offline sign-in)."""
+        self.transport.token = None
+        with self.replica.tx() as c:
+            self.replica.forget(c, "token")
 
     @property
     def registered(self) -> bool:

@@ -156,6 +156,10 @@ class Replica:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
+    def forget(self, conn: sqlite3.Connection | None = None, *keys: str) -> None:
+        c = conn or self.conn
+        c.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
+
     def put(self, conn: sqlite3.Connection | None = None, **values: Any) -> None:
         c = conn or self.conn
         c.executemany(
