@@ -413,9 +413,12 @@ def detach(client: SyncClient, ident: str, sha256: str) -> None:
     case = _find(client, ident)
     match = [a["sha256"] for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
     if len(match) != 1:
-        raise click.ClickException(f"no single file {sha256} on this case")
+        raise click.ClickException(f"本案件没有唯一匹配 {sha256} 的文件")
     client.act(case.id, Action.DETACH, sha256=match[0])
-    out.print("detached — queued for sync")
+    out.print("已移除该文件，待同步")
+
+
+UPLOAD_STATES = {"pending": "待上传", "done": "已上传", "refused": "被拒绝"}
 
 
 @village.command()
@@ -424,12 +427,12 @@ def detach(client: SyncClient, ident: str, sha256: str) -> None:
 def files(client: SyncClient, ident: str) -> None:
     """The files of a case: material, name, type, size, and whether this device has them."""
     case = _find(client, ident)
-    table = Table("sha256", "material", "name", "type", "bytes", "here", "upload")
+    table = Table("sha256", "材料", "文件名", "类型", "字节", "本机", "上传")
     for a in case.attachments:
         sha = str(a.get("sha256"))
-        here = "yes" if client.files.has(sha) else ("thumbnail" if client.files.thumb_path(sha).exists() else "no")
+        here = "有" if client.files.has(sha) else ("缩略图" if client.files.thumb_path(sha).exists() else "无")
         table.add_row(sha[:12], str(a.get("material")), str(a.get("name")), str(a.get("media_type")),
-                      str(a.get("size")), here, client.files.state(sha) or "")  # fmt: skip
+                      str(a.get("size")), here, UPLOAD_STATES.get(client.files.state(sha) or "", ""))  # fmt: skip
     out.print(table)
 
 
@@ -443,11 +446,11 @@ async def save(client: SyncClient, ident: str, sha256: str, target: Path | None)
     case = _find(client, ident)
     match = [a for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
     if len(match) != 1:
-        raise click.ClickException(f"no single file {sha256} on this case")
+        raise click.ClickException(f"本案件没有唯一匹配 {sha256} 的文件")
     source = await client.files.fetch(client.transport, str(case.id), str(match[0]["sha256"]))
     dest = target or Path(str(match[0].get("name") or match[0]["sha256"])).name
     Path(dest).write_bytes(source.read_bytes())
-    out.print(f"saved {dest}")
+    out.print(f"已保存 {dest}")
 
 
 @village.command()
