@@ -31,6 +31,7 @@ from server.routes.network import ItemController, UnitController
 from server.routes.notifications import NotificationController
 from server.routes.projects import ProjectController
 from server.routes.ratings import RatingController, rate_limit
+from server.routes.receipts import ReceiptController
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
 from server.routes.workload import WorkloadController
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
-                        ProjectController, docs_assets(),
+                        ProjectController, ReceiptController, docs_assets(),
                         Router("/", route_handlers=[RatingController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.

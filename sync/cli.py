@@ -20,6 +20,7 @@ from hierarchy.errors import DaibanError
 from hierarchy.machine import Action
 from hierarchy.results import DELIVERY_LABELS, Delivery
 from sync.client import SyncClient
+from sync.receipt import receipt_pdf, receipt_text
 from sync.wire import Case
 
 T = TypeVar("T")
@@ -256,6 +257,21 @@ def history(client: SyncClient, ident: str) -> None:
         table.add_row(str(e.version), when, e.action, e.actor_unit or "", who, note)
     out.print(f"{case.ref or case.id} {case.title}")
     out.print(table)
+
+
+@village.command()
+@click.argument("ident")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the PDF here (A4, with the rating QR code).")  # fmt: skip
+@with_client
+def receipt(client: SyncClient, ident: str, pdf_path: Path | None) -> None:
+    """The applicant's receipt (回执), made on this device (works offline): plain text for a
+    receipt printer, and a PDF with --pdf."""
+    made = client.receipt(_find(client, ident).id)
+    click.echo(receipt_text(made), nl=False)
+    if pdf_path is not None:
+        pdf_path.write_bytes(receipt_pdf(made))
+        click.echo(f"PDF: {pdf_path}")
 
 
 def _short(value: Any) -> str:

@@ -31,6 +31,7 @@ from hierarchy.tree import Level
 from sync.files import Files
 from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
+from sync.receipt import Receipt, receipt_of
 from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
 from sync.transport import SyncError, Transport
 from sync.wire import Case, CaseCreate, CaseEvent
@@ -194,8 +195,10 @@ class SyncClient:
                 token=token["access_token"],
                 agent_id=agent["id"],
                 username=agent["username"],
+                agent_name=agent.get("name") or agent["username"],
                 role=agent["role"],
                 unit_code=unit["code"],
+                unit_name=unit["name"],
                 unit_path=unit["path"],
                 unit_level=unit["level"],
                 open_weekends=int(unit["open_weekends"]),
@@ -299,6 +302,19 @@ class SyncClient:
             cursor=int(self.replica.get("cursor", "0") or 0),
             server=self.replica.get("server"),
             username=self.replica.get("username"),
+        )
+
+    def receipt(self, case_id: str | uuid.UUID) -> Receipt:
+        """The applicant's receipt (回执) of a case on this device, made offline."""
+        case = self._require(case_id)
+        item = next((i for i in self.items() if i["code"] == case.item_code), None)
+        mine = case.created_by == self.actor().id
+        return receipt_of(
+            case,
+            item_name=item["name"] if item else "",
+            agent=(self.replica.get("agent_name") or "") if mine else f"#{case.created_by}",
+            unit=(self.replica.get("unit_name") or case.origin_unit) if mine else case.origin_unit,
+            base_url=self.replica.get("server") or "",
         )
 
     def local_history(self, case_id: str | uuid.UUID) -> list[CaseEvent]:

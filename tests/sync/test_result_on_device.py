@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pypdfium2
+import zxingcpp
 from factories import case_payload
 from live import live_server
+from pypdf import PdfReader
 
 from server.settings import Settings
 from sync.client import SyncClient
@@ -81,3 +84,15 @@ async def test_the_towns_result_and_the_history_reach_the_village_device(setting
     for action in ("create", "escalate", "claim", "update", "resolve"):
         assert action in told
     assert "需镇里办理" in told and TOWN in told
+
+    # The receipt, made on the device with the server stopped: text, and a PDF whose QR
+    # code decodes to the rating link of the device's own code.
+    pdf = tmp_path / "receipt.pdf"
+    printed = await daiban("village", "--replica", str(replica), "receipt", str(case.id)[:8], "--pdf", str(pdf))
+    assert "帮办代办受理回执" in printed and seen.ref and seen.ref in printed
+    assert "办理结果：出生登记、户口登记已办结" in printed and f"评价码：{case.rating_code}" in printed
+    text = "".join(p.extract_text() for p in PdfReader(pdf).pages).replace("\n", "")
+    assert seen.ref in text and "出生医学证明：已提供" in text
+    page = pypdfium2.PdfDocument(pdf.read_bytes())[0]
+    codes = [b.text for b in zxingcpp.read_barcodes(page.render(scale=3).to_pil())]
+    assert len(codes) == 1 and codes[0].endswith(f"/api/v1/ratings/{case.rating_code}")
