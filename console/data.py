@@ -293,6 +293,10 @@ class DataClient(Protocol):
 
     async def history(self, case_id: str) -> list[CaseEvent]: ...
 
+    async def attachment(self, case_id: str, sha256: str) -> bytes:
+        """One of a case's files (this device's copy when it has one, else the server's)."""
+        ...
+
     async def act(self, case_id: str, action: str, **args: Any) -> Case:
         """Perform ``action``; returns the case as it now stands (offline: pending)."""
         ...

@@ -216,6 +216,9 @@ class HttpDataClient:
     async def history(self, case_id: str) -> list[CaseEvent]:
         return await self._get(f"/cases/{case_id}/history", list[CaseEvent])
 
+    async def attachment(self, case_id: str, sha256: str) -> bytes:
+        return await self._call("GET", f"/cases/{case_id}/attachments/{sha256}")
+
     async def act(self, case_id: str, action: str, **args: Any) -> Case:
         body = {k: v for k, v in args.items() if v is not None}
         return await self._post(f"/cases/{case_id}/{action}", Case, body)

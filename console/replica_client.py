@@ -199,6 +199,10 @@ class ReplicaDataClient:
             raise NotFound("case.not_found", "no such case on this device (sync first?)")
         return found
 
+    async def attachment(self, case_id: str, sha256: str) -> bytes:
+        path = await self.sc.files.fetch(self.sc.transport, case_id, sha256)
+        return path.read_bytes()
+
     async def history(self, case_id: str) -> list[CaseEvent]:
         """The server's history, then this device's operations still waiting to be sent."""
         events: list[CaseEvent] = []

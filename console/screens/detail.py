@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -79,6 +80,7 @@ class DetailScreen(CaseActions, ConsoleScreen):
         Binding("escape", "app.pop_screen", _("Back")),
         Binding("f5", "reload", _("Reload"), show=False),
         Binding("m", "materials", _("Materials"), show=False),
+        Binding("s", "save_files", _("Save files"), show=False),
         *case_bindings(),
     ]
 
@@ -147,6 +149,31 @@ class DetailScreen(CaseActions, ConsoleScreen):
             return
         self.app.push_screen(MaterialsForm(self.case), lambda case: self.saved(case, _("materials saved")))
 
+    def action_save_files(self) -> None:
+        if self.case is None:
+            return
+        if not self.case.attachments:
+            self.notify(_("This case has no files."), severity="warning")
+            return
+        self.save_files(self.case)
+
+    @work(exclusive=True, group="files")
+    async def save_files(self, case: Case) -> None:
+        """Every file of the case into ``daiban-files/<reference>/`` under the working folder."""
+        folder = Path.cwd() / "daiban-files" / (case.ref or str(case.id))
+        saved = 0
+        for entry in case.attachments:
+            sha = str(entry.get("sha256"))
+            try:
+                data = await self.app.client.attachment(str(case.id), sha)
+            except DaibanError as error:
+                self.app.tell(error)
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / (Path(str(entry.get("name") or "")).name or sha)).write_bytes(data)
+            saved += 1
+        self.notify(_("{n} files saved in {folder}").format(n=saved, folder=folder))
+
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
             _("Materials"),
@@ -154,6 +181,7 @@ class DetailScreen(CaseActions, ConsoleScreen):
             self.action_materials,
         )
         yield SystemCommand(_("Reload"), _("Load the case again (F5) · reload"), self.action_reload)
+        yield SystemCommand(_("Save files"), _("Save the case's photos and PDFs (s) · files"), self.action_save_files)
 
     def selected_case(self) -> CaseTarget | None:
         c = self.case
@@ -288,9 +316,9 @@ def materials(case: Case, now: datetime) -> RenderableType:
         )
         for f in files_of(case, str(m.get("code"))):
             table.add_row(Text(""), Text(f"  📎 {f}", style="cyan"), Text(""))
-    others = files_of(case, "other")
-    for f in others:
-        table.add_row(Text(""), Text(f"  📎 {f} (其他)", style="cyan"), Text(""))
+    other = _("other material")
+    for f in files_of(case, "other"):
+        table.add_row(Text(""), Text(f"  📎 {f} ({other})", style="cyan"), Text(""))
     return Group(title, table)
 
 
