@@ -213,6 +213,19 @@ def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None
     out.print(table)
 
 
+@village.command()
+@click.argument("text")
+@with_client
+def search(client: SyncClient, text: str) -> None:
+    """Find cases on this device by the person (works offline): the applicant's name,
+    resident ID, credit code or phone, a project code, or text of the title or reference."""
+    table = Table("id", "ref", "status", "owner", "applicant", "title")
+    for case in client.search(text):
+        name = str(case.applicant.get("name") or "")
+        table.add_row(str(case.id)[:8], case.ref or "-", case.status.value, case.owner_unit, name, case.title)
+    out.print(table)
+
+
 def _find(client: SyncClient, ident: str) -> Case:
     for case in client.cases():
         if str(case.id).startswith(ident) or case.ref == ident:

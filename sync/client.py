@@ -28,6 +28,7 @@ from hierarchy.ratings import new_rating_code
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
+from hierarchy.validation import check_phone
 from sync.files import Files
 from sync.hlc import HLC
 from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
@@ -303,6 +304,29 @@ class SyncClient:
             server=self.replica.get("server"),
             username=self.replica.get("username"),
         )
+
+    def search(self, text: str) -> list[Case]:
+        """Cases on this device for a person, as the server's search finds them: the
+        applicant's exact name, resident ID, credit code or phone, a project code — or
+        text in the title or reference. Masked identifiers (not ours to see) never match."""
+        wanted = text.strip()
+        name, upper = "".join(wanted.split()), wanted.upper()
+        try:
+            phone: str | None = check_phone(wanted)
+        except DaibanError:
+            phone = None
+        found = []
+        for case in self.cases():
+            a, project = case.applicant, case.project or {}
+            if (
+                "".join(str(a.get("name") or "").split()) == name
+                or upper in (str(a.get("resident_id") or "").upper(), str(a.get("credit_code") or "").upper())
+                or (phone is not None and a.get("phone") == phone)
+                or (upper and str(project.get("code") or "").upper() == upper)
+                or (wanted and (wanted.lower() in case.title.lower() or wanted in (case.ref or "")))
+            ):
+                found.append(case)
+        return found
 
     def receipt(self, case_id: str | uuid.UUID) -> Receipt:
         """The applicant's receipt (回执) of a case on this device, made offline."""

@@ -40,7 +40,17 @@ class CaseController(Controller):
         kind: Annotated[CaseKind | None, QueryParameter()] = None,
         overdue: Annotated[bool | None, QueryParameter()] = None,
         unit: Annotated[str | None, QueryParameter(description="only cases owned in this unit's subtree")] = None,
-        q: Annotated[str | None, QueryParameter(description="text in the title or reference", max_length=100)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(description="text in the title or reference, or a person as `person` finds", max_length=100),
+        ] = None,
+        person: Annotated[
+            str | None,
+            QueryParameter(
+                description="the applicant's exact name, resident ID, credit code or phone, or a project code",
+                max_length=100,
+            ),
+        ] = None,
         cursor: Annotated[str | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     ) -> wire.CasePage:
@@ -54,6 +64,7 @@ class CaseController(Controller):
             overdue=overdue,
             unit=unit,
             q=q,
+            person=person,
             cursor=cursor,
             limit=limit,
         )
