@@ -43,11 +43,13 @@ async def test_search_by_the_person_in_scope_only(client: Client) -> None:
     town = await headers(client, f"a{TOWN}")
     outsider = await headers(client, OUTSIDER)
     person, firm, other = people()
-    mine = await make(client, villager, applicant=person, title="社会保障卡居民服务", item_code="N03-social-security-card")
-    await make(client, villager, applicant=other, title="社会保障卡居民服务", item_code="N03-social-security-card")
+    card = {"title": "社会保障卡居民服务", "item_code": "N03-social-security-card"}
+    mine = await make(client, villager, applicant=person, **card)
+    await make(client, villager, applicant=other, **card)
     firms = await make(client, villager, applicant=firm, item_code="R06-enterprise-opening")
-    project = await make(client, villager, applicant=firm, kind="project_issue", item_code="",
-                         title="枸杞深加工项目用地", project={"name": "枸杞深加工", "code": "2026-640502-04-01-000123"})  # fmt: skip
+    plan = {"name": "枸杞深加工", "code": "2026-640502-04-01-000123"}
+    project = await make(client, villager, applicant=firm, kind="project_issue", item_code="", title="项目用地",
+                         project=plan)  # fmt: skip
 
     queries = {
         "马玉兰": {mine["id"]},  # spaces in a name do not matter
@@ -67,8 +69,8 @@ async def test_search_by_the_person_in_scope_only(client: Client) -> None:
     shown = (await client.get(CASES, params={"person": person["resident_id"]}, headers=town)).json()["cases"][0]
     assert shown["applicant"]["resident_id"] != person["resident_id"] and "*" in shown["applicant"]["resident_id"]
     # A correction moves the search with it, and is audited before/after.
-    r = await client.post(f"{CASES}/{mine['id']}/update", json={"applicant": {"name": "马玉蓝", "phone": "13800000001"}},
-                          headers=villager)  # fmt: skip
+    fix = {"applicant": {"name": "马玉蓝", "phone": "13800000001"}}
+    r = await client.post(f"{CASES}/{mine['id']}/update", json=fix, headers=villager)
     assert r.status_code == 200, r.text
     assert await found(client, town, person="马玉兰") == []
     assert await found(client, town, person="马玉蓝") == [mine["id"]]
