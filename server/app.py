@@ -34,6 +34,7 @@ from server.routes.ratings import RatingController, rate_limit
 from server.routes.receipts import ReceiptController
 from server.routes.reports import ReportController
 from server.routes.sync import DeviceController, SyncController
+from server.routes.webhooks import WebhookController
 from server.routes.workload import WorkloadController
 from server.security import hash_limiter
 from server.settings import Settings, load_settings
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         route_handlers=[health, ready, metrics_endpoint, UnitController, ItemController, AuthController,
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
-                        ProjectController, ReceiptController, docs_assets(),
+                        ProjectController, ReceiptController, WebhookController, docs_assets(),
                         Router("/", route_handlers=[RatingController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.

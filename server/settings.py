@@ -37,6 +37,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     #: Seconds a stopping API process gives in-flight requests; /ready's probes time out sooner.
     shutdown_timeout: int = 20
     ready_timeout: float = 2.0
+    #: Outgoing webhooks: attempts per notification, the first retry's delay (doubling
+    #: after each failure) and the time a receiver gets to answer, in seconds.
+    webhook_attempts: int = 6
+    webhook_retry_seconds: float = 10.0
+    webhook_timeout: float = 10.0
     #: Attachment storage: empty for a folder beside the SQLite file, a folder path, or
     #: ``s3://bucket/prefix`` (credentials from the S3 settings below or the AWS_* variables).
     attachments_url: str = ""
@@ -90,6 +95,9 @@ _FIELDS: dict[str, tuple[str, Callable[[str], object]]] = {
     "DAIBAN_SEARCH_KEY": ("search_key", str),
     "DAIBAN_PUBLIC_URL": ("public_url", str),
     "DAIBAN_RATINGS_PER_MINUTE": ("ratings_per_minute", int),
+    "DAIBAN_WEBHOOK_ATTEMPTS": ("webhook_attempts", int),
+    "DAIBAN_WEBHOOK_RETRY_SECONDS": ("webhook_retry_seconds", float),
+    "DAIBAN_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
 }
 
 

@@ -261,6 +261,34 @@ class Blocker(Table, tablename="blocker"):
     updated_at = Timestamptz()
 
 
+class UnitWebhook(Table, tablename="unit_webhook"):
+    """Where a unit's notifications are also posted: a 企业微信 or 钉钉 group robot, or any URL."""
+
+    unit_code = Varchar(length=16, primary_key=True)
+    url = Varchar(length=500)
+    #: wecom, dingtalk or json (server.webhooks.Shape).
+    shape = Varchar(length=12, default="json")
+    active = Boolean(default=True)
+    updated_at = Timestamptz()
+
+
+class WebhookDelivery(Table, tablename="webhook_delivery"):
+    """One notification to post to one unit's webhook: the outbox the delivery job empties."""
+
+    id = Serial(primary_key=True)
+    unit_code = Varchar(length=16, index=True)
+    url = Varchar(length=500)
+    payload = JSON(default={})
+    #: pending, delivered or failed (after the last attempt).
+    status = Varchar(length=12, default="pending", index=True)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    created_at = Timestamptz()
+    #: When the delivery job was queued for it (None: not yet).
+    queued_at = Timestamptz(null=True, default=None)
+    delivered_at = Timestamptz(null=True, default=None)
+
+
 class Plan(Table, tablename="workload_plan"):
     """A stored rebalancing plan: moves computed for a subtree, applied later."""
 
@@ -307,5 +335,5 @@ class Upload(Table, tablename="upload"):
 
 ALL_TABLES: tuple[type[Table], ...] = (
     Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
-    Device, SyncOp, ClientView, Notification, Plan, Project, Blocker, Blob, Upload,
+    Device, SyncOp, ClientView, Notification, Plan, Project, Blocker, UnitWebhook, WebhookDelivery, Blob, Upload,
 )  # fmt: skip

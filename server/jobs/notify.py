@@ -20,6 +20,7 @@ from hierarchy.roles import Role
 from server import db
 from server.cases import next_value, utc
 from server.tables import Agent, Notification
+from server.webhooks import queue_deliveries
 
 #: Kinds of notification, as stored (clients switch on them).
 SLA_WARNING = "sla.warning"
@@ -58,6 +59,7 @@ async def notify(
             for i, agent in enumerate(agents)
         )
     ).run()
+    await queue_deliveries(agents, kind, message, utc(now), case)
     return len(agents)
 
 

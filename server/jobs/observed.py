@@ -2,7 +2,8 @@
 
 A run that changed something is one ``job.done`` line with its duration and result; a
 run that found nothing to do (a sweep with nothing due) is logged at debug level only,
-so an idle worker writes nothing; a failure is a ``job.failed`` line (the queue that ran
+so an idle worker writes nothing; a run that asks arq to retry later is ``job.retry``; a
+failure is a ``job.failed`` line (the queue that ran
 it logs the traceback).
 """
 
@@ -12,6 +13,8 @@ import functools
 import time
 from collections.abc import Mapping
 from typing import Any
+
+from arq import Retry
 
 from server.jobs.queue import JobFunction
 from server.logs import get_logger
@@ -38,6 +41,13 @@ def observed(function: JobFunction) -> JobFunction:
         started = time.perf_counter()
         try:
             result = await function(ctx, *args, **kwargs)
+        except Retry as again:
+            # Asked to run again later (a webhook receiver failed): not a failure of the job.
+            elapsed = time.perf_counter() - started
+            JOB_RUNS.labels(name, "retry").inc()
+            JOB_DURATION.labels(name).observe(elapsed)
+            log.info("job.retry", job=name, ms=round(elapsed * 1000, 1), defer_ms=again.defer_score)
+            raise
         except Exception as exc:
             elapsed = time.perf_counter() - started
             JOB_RUNS.labels(name, "failed").inc()

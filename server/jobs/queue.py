@@ -34,7 +34,7 @@ class Scheduled:
     function: JobFunction
     hour: int | None = None
     minute: int | None = None
-    second: int = 0
+    second: int | set[int] = 0
 
     @property
     def name(self) -> str:

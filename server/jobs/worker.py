@@ -26,6 +26,7 @@ from server.jobs.observed import observed
 from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
 from server.jobs.report import daily_report
 from server.jobs.sweep import sla_sweep
+from server.jobs.webhooks import deliver_webhook, webhook_dispatch
 from server.logs import get_logger
 from server.settings import Settings
 
@@ -33,12 +34,16 @@ log = logging.getLogger("daiban.jobs")
 
 _SWEEP, _REPORT, _GAUGES = observed(sla_sweep), observed(daily_report), observed(case_gauges)
 _FILES = observed(attachment_cleanup)
-FUNCTIONS: tuple[JobFunction, ...] = (_SWEEP, _REPORT, _GAUGES, observed(notify_agents), _FILES)
+_HOOKS = observed(webhook_dispatch)
+FUNCTIONS: tuple[JobFunction, ...] = (
+    _SWEEP, _REPORT, _GAUGES, observed(notify_agents), _FILES, _HOOKS, observed(deliver_webhook),
+)  # fmt: skip
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled(_SWEEP),  # every minute, at second 0
     Scheduled(_REPORT, hour=7, minute=0),
     Scheduled(_GAUGES, second=30),  # every minute, between sweeps
     Scheduled(_FILES, minute=17, second=15),  # hourly
+    Scheduled(_HOOKS, second={5, 15, 25, 35, 45, 55}),  # every ten seconds
 )
 #: How long arq keeps a scheduled job's result (the daily report is read from it).
 KEEP_RESULT = {"daily_report": 7 * 24 * 3600}
@@ -59,6 +64,7 @@ class WorkerSettings(TypedDict, total=False):
     ctx: dict[str, Any]
     timezone: Any
     job_timeout: int
+    max_tries: int
     burst: bool
 
 
@@ -112,6 +118,8 @@ def worker_settings(settings: Settings, **overrides: Unpack[WorkerSettings]) -> 
         ctx={"settings": settings},
         timezone=TZ,
         job_timeout=600,
+        # A webhook delivery retries itself (arq.Retry) until its own attempts run out.
+        max_tries=max(5, settings.webhook_attempts),
     )
     built.update(overrides)
     return built
