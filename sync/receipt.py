@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from hierarchy.attachments import OTHER
 from hierarchy.calendar import TZ
 from hierarchy.results import DELIVERY_LABELS, Delivery
 from hierarchy.validation import mask_resident_id
@@ -34,6 +35,8 @@ class ReceiptMaterial(msgspec.Struct, kw_only=True, frozen=True):
     state: str
     commitment: str = ""
     due: str = ""
+    #: Names of the files (photos, scans) attached to this material.
+    files: list[str] = []
 
 
 class Receipt(msgspec.Struct, kw_only=True, frozen=True):
@@ -51,6 +54,12 @@ class Receipt(msgspec.Struct, kw_only=True, frozen=True):
     rating_code: str | None = None
     rating_url: str | None = None
     result: dict[str, Any] | None = None
+    #: Files attached to no listed material.
+    other_files: list[str] = []
+
+
+def _files(case: Case, material: str) -> list[str]:
+    return [str(a.get("name") or str(a.get("sha256"))[:12]) for a in case.attachments if a.get("material") == material]
 
 
 def receipt_of(case: Case, *, item_name: str, agent: str, unit: str, base_url: str) -> Receipt:
@@ -77,9 +86,11 @@ def receipt_of(case: Case, *, item_name: str, agent: str, unit: str, base_url: s
                 state=str(m.get("state") or "missing"),
                 commitment=str(m.get("commitment") or ""),
                 due=str(m.get("due") or ""),
+                files=_files(case, str(m.get("code"))),
             )
             for m in case.materials
         ],
+        other_files=_files(case, OTHER),
         rating_code=code,
         rating_url=f"{base_url.rstrip('/')}/api/v1/ratings/{code}" if code else None,
         result=case.result,
@@ -94,6 +105,8 @@ def _material_line(n: int, m: ReceiptMaterial) -> str:
     line = f"{n}. {m.name}：{STATE_LABELS.get(m.state, m.state)}"
     if m.state == "deferred":
         line += f"，承诺 {m.due} 前补交（{m.commitment}）"
+    if m.files:
+        line += f"；附件：{'、'.join(m.files)}"
     return line
 
 
@@ -119,6 +132,8 @@ def lines(r: Receipt) -> list[str]:
         "材料清单：",
         *(_material_line(n, m) for n, m in enumerate(r.materials, start=1)),
     ]
+    if r.other_files:
+        out.append(f"其他附件：{'、'.join(r.other_files)}")
     if r.result:
         out += _result_lines(r.result)
     if r.rating_code:

@@ -168,6 +168,8 @@ async def test_resumed_upload_is_verified_attached_and_downloaded(api: Client, s
     assert r.headers["content-type"].startswith("application/pdf")
     history = (await api.get(f"/api/v1/cases/{case_id}/history", headers=h)).json()
     assert [e["action"] for e in history] == ["create", "attach"]
+    receipt = await api.get(f"/api/v1/cases/{case_id}/receipt", params={"format": "text"}, headers=h)
+    assert "出生医学证明：已提供；附件：出生医学证明.pdf" in receipt.text, receipt.text
     # The town sees it; another town gets 404 for the list and the file.
     town = await headers(api, TOWN)
     listed = (await api.get(f"/api/v1/cases/{case_id}/attachments", headers=town)).json()
