@@ -22,6 +22,7 @@ from console.messages import NetworkLoaded, StatusChanged
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
+from hierarchy.problem_words import say
 
 #: Roles that see the dispatcher dashboard.
 DASHBOARD_ROLES = frozenset({"dispatcher", "county_lead", "admin"})
@@ -154,7 +155,7 @@ class ConsoleBase(App[None]):
         if error.status == OFFLINE:
             self.refresh_status()
             return
-        self.notify(error.message, title=error.code, severity=severity)  # type: ignore[arg-type]
+        self.notify(say(error.code, error.message, error.data), title=error.code, severity=severity)  # type: ignore[arg-type]
 
     # --- the network of the signed-in agent ------------------------------------------------
 

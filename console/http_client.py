@@ -45,6 +45,7 @@ from hierarchy.errors import (
     TooLarge,
     Unauthorized,
 )
+from hierarchy.i18n import current_language
 from sync.transport import problem_parts
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ class HttpDataClient:
                 transport=self._transport,
                 timeout=self._timeout,
                 limits=httpx.Limits(keepalive_expiry=KEEPALIVE),
+                # Refusals come back in the console's language.
+                headers={"Accept-Language": current_language().replace("_", "-")},
             )
         return self._client
 

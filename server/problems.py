@@ -12,6 +12,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import best_language
+from hierarchy.problem_words import describe
 
 log = logging.getLogger("daiban.server")
 
@@ -31,9 +33,13 @@ _HTTP_CODES = {
 
 
 def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any], /, **extra: Any) -> Response[Any]:
+    # Words for people in the language asked for (zh-CN unless Accept-Language says
+    # otherwise); the code stays the stable English key.
+    language = best_language(request.headers.get("accept-language"))
+    title, detail = describe(status, code, detail, extra, language)
     body = {
         "type": f"https://daiban.example/problems/{code}",
-        "title": code,
+        "title": title,
         "status": status,
         "detail": detail,
         "code": code,
@@ -41,7 +47,7 @@ def problem(status: int, code: str, detail: str, request: Request[Any, Any, Any]
     }
     # An error's data never overrides the members RFC 9457 and clients rely on.
     body |= {k: v for k, v in extra.items() if k not in body}
-    headers = {}
+    headers = {"Content-Language": language.replace("_", "-")}
     if status == 401:
         # RFC 6750: say which scheme to use, and that the token given is no good.
         headers["WWW-Authenticate"] = (

@@ -24,6 +24,7 @@ from console.screens.pickers import HandoverPicker, UnitPicker
 from hierarchy.cases import CaseState
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
+from hierarchy.problem_words import say
 
 if TYPE_CHECKING:
     from console.base import ConsoleBase
@@ -143,7 +144,7 @@ class CaseActions:
                     self.post_message(Failed(spec.name, refusal))
                     return
                 # The form comes back with what was typed and why it was refused.
-                error = f"{refusal.message} ({refusal.code})"
+                error = f"{say(refusal.code, refusal.message, refusal.data)} ({refusal.code})"
                 continue
             self.post_message(ActionDone(spec.name, case, pending))
             return
@@ -194,7 +195,9 @@ class CaseActions:
         if spec is None:
             return False
         self.notify(
-            _("{action} refused: {why}").format(action=_(spec.label), why=message.error.message),
+            _("{action} refused: {why}").format(
+                action=_(spec.label), why=say(message.error.code, message.error.message, message.error.data)
+            ),
             title=message.error.code,
             severity="error",
             timeout=10,

@@ -23,6 +23,7 @@ from console.data import Case
 from console.format import CST, GROUP_LABELS, KIND_LABELS, MATERIAL_LABELS, MODE_LABELS
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
+from hierarchy.problem_words import say
 
 if TYPE_CHECKING:
     from console.base import ConsoleBase
@@ -60,7 +61,7 @@ class _CaseForm(ModalScreen[Case | None]):
         self.dismiss(None)
 
     def show_error(self, error: DaibanError, focus: str | None = None) -> None:
-        self.query_one("#error", Static).update(f"{error.message} ({error.code})")
+        self.query_one("#error", Static).update(f"{say(error.code, error.message, error.data)} ({error.code})")
         self.query_one("#save", Button).disabled = False
         target = focus or self.FIELDS.get(str(error.data.get("field", "")))
         if target:

@@ -247,7 +247,7 @@ class MainScreen(CaseActions, ConsoleScreen):
         self.query_one(StatusBar).show_info(_("could not load: {code}").format(code=message.error.code))
         if message.error.status == 503:
             return  # offline: the status bar says so, calmly
-        self.notify(message.error.message, title=message.error.code, severity="error")
+        self.app.tell(message.error)
 
     def after_action(self, case: Case) -> None:
         self._moved_by_me.add(str(case.id))
