@@ -25,6 +25,7 @@ COMMANDS = {
     "worker": "server.cli:worker",
     "report": "server.cli:report",
     "backup": "server.cli:backup",
+    "agents": "server.agents_cli:agents",
 }
 
 SERVER_MISSING = N_("This command needs the server parts: pip install 'daiban[server]'")

@@ -339,6 +339,8 @@ def _approve_extension(
     parent_code = parent.strip("/").split("/")[-1] if parent else case.owner_unit
     if not (actor.leads(parent_code) or actor.role is Role.DISPATCHER):
         raise _forbid("the parent unit approves extensions")
+    if actor.id is not None and actor.id == case.extension.get("requested_by"):
+        raise Forbidden("case.own_extension", "nobody decides their own extension request")
     approve = args.get("approve", True)
     if approve is not True and approve is not False:
         raise InvalidInput("case.approve_invalid", "approve is true or false", field="approve")

@@ -16,8 +16,8 @@ from server import db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
 from server.docs import docs_assets, docs_plugin
-from server.guard import InputGuard
 from server.headers import SecurityHeaders
+from server.input_guard import InputGuard
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint, throttled
 from server.observe import ObserveMiddleware

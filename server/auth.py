@@ -12,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from hierarchy.cases import Actor
-from hierarchy.errors import RateLimited, Unauthorized
+from hierarchy.errors import Forbidden, RateLimited, Unauthorized
 from hierarchy.roles import Role
 from hierarchy.tree import Level
 from server.security import check_password, hashing_busy, new_token, token_digest
@@ -39,6 +39,8 @@ class Principal:
     token_digest: str
     #: The device the token is bound to (None until it registers or syncs one).
     device: uuid.UUID | None = None
+    #: A new or reset password: only the paths in ``WHILE_PASSWORD_DUE`` answer until changed.
+    must_change_password: bool = False
 
     @property
     def id(self) -> int:
@@ -67,6 +69,7 @@ async def load_actor(agent_id: int) -> tuple[Actor, dict[str, Any]] | None:
 #: Every request's token check: the token, its agent and the agent's unit in one query.
 PRINCIPAL_SQL = (
     "SELECT t.revoked, t.expires_at, t.client_id, a.id, a.username, a.name, a.unit_code, a.role, a.active,"
+    " a.must_change_password,"
     " u.path, u.level FROM token t JOIN agent a ON a.id = t.agent_id JOIN unit u ON u.code = a.unit_code"
     " WHERE t.digest = {}"
 )
@@ -91,7 +94,17 @@ async def principal_for(token: str) -> Principal:
     device = row["client_id"]
     if device is not None and not isinstance(device, uuid.UUID):
         device = uuid.UUID(str(device))
-    return Principal(actor=actor, name=row["name"], token_digest=digest, device=device)
+    return Principal(
+        actor=actor,
+        name=row["name"],
+        token_digest=digest,
+        device=device,
+        must_change_password=bool(row["must_change_password"]),
+    )
+
+
+#: What a token reaches while its agent's password must be changed.
+WHILE_PASSWORD_DUE = frozenset({"/api/v1/auth/me", "/api/v1/auth/password", "/api/v1/auth/logout"})
 
 
 def _aware(value: Any) -> datetime:
@@ -107,6 +120,8 @@ class BearerAuth(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("auth.required", "sign in first: Authorization: Bearer <token>")
         principal = await principal_for(token.strip())
+        if principal.must_change_password and connection.url.path.rstrip("/") not in WHILE_PASSWORD_DUE:
+            raise Forbidden("auth.password_change_required", "请先修改密码（POST /api/v1/auth/password）")
         return AuthenticationResult(user=principal, auth=principal.token_digest)
 
 

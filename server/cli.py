@@ -63,8 +63,21 @@ def migrate(check: bool) -> None:
     show_default=True,
     help="Also generate this many demo cases across the network.",
 )
-def seed(demo_cases: int) -> None:
-    """Load the Zhongwei network, the item catalogue and demo agents (idempotent)."""
+@click.option(
+    "--no-demo",
+    is_flag=True,
+    help="Production: the network and catalogue only, no agent (so no known password); "
+    "then create the first admin with `daiban agents add`.",
+)
+def seed(demo_cases: int, no_demo: bool) -> None:
+    """Load the Zhongwei network, the item catalogue and demo agents (idempotent).
+
+    The demo agents (one or two per unit, plus `dispatcher` and `admin`) all have the
+    password DAIBAN_DEMO_PASSWORD (default `demo`): for trying daiban out, never for
+    production. Use --no-demo there.
+    """
+    if no_demo and demo_cases:
+        raise click.UsageError("--demo-cases needs the demo agents; drop --no-demo")
     from server.seed import seed_network
 
     settings = load_settings()
@@ -78,7 +91,7 @@ def seed(demo_cases: int) -> None:
 
         async def work() -> dict[str, int]:
             await db.migrate(piccolo_conf.DB)
-            counts = await seed_network(settings.demo_password, progress)
+            counts = await seed_network(None if no_demo else settings.demo_password, progress)
             if demo_cases:
                 from server.demo import seed_demo_cases
 
@@ -87,6 +100,12 @@ def seed(demo_cases: int) -> None:
 
         counts = run_with_db(settings, work)
     click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+    if no_demo:
+        click.echo(
+            "没有创建任何用户。创建第一个管理员 (create the first admin):\n"
+            "  daiban agents add admin --name 系统管理员 --unit 640500 --role admin\n"
+            "它会显示一个临时密码，首次登录时必须修改 (it prints a temporary password, to be changed at first sign-in)."
+        )
 
 
 @click.command()

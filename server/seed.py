@@ -92,8 +92,11 @@ async def upsert(
             progress(table._meta.tablename, min(start + CHUNK, len(rows)), len(rows))
 
 
-async def seed_network(demo_password: str, progress: Progress | None = None) -> dict[str, Any]:
-    """Units, items and demo agents. Existing agents keep their passwords and settings."""
+async def seed_network(
+    demo_password: str | None, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Units, items and, with a ``demo_password``, the demo agents (all sharing it).
+    ``None`` is a production seed: no agent at all. Existing agents keep their passwords."""
     tree = build_tree(load_units())
     units = unit_rows(tree) + department_rows(tree)
     await upsert(
@@ -139,6 +142,8 @@ async def seed_network(demo_password: str, progress: Progress | None = None) -> 
         ],
         progress,
     )
+    if demo_password is None:
+        return {"units": len(units), "items": len(items), "agents": 0}
     # One argon2 hash for the shared demo password: hashing 1,000+ agents one by one
     # would take a minute for the same secret.
     hashed = hash_password(demo_password)

@@ -46,6 +46,8 @@ class Agent(Table, tablename="agent"):
     capacity = Integer(default=20)
     #: Item codes this agent handles; empty means every item.
     skills = JSON(default=[])
+    #: Set by an admin's reset (and for a new agent): a new password is due at next sign-in.
+    must_change_password = Boolean(default=False)
 
 
 class Item(Table, tablename="item"):
@@ -333,7 +335,21 @@ class Upload(Table, tablename="upload"):
     created_at = Timestamptz()
 
 
+class AdminEvent(Table, tablename="admin_event"):
+    """One administrative change (agents, passwords, enabling): who, what, to whom, when."""
+
+    id = Serial(primary_key=True)
+    at = Timestamptz()
+    #: The admin's agent id, or None when done from the server's command line.
+    actor_id = Integer(null=True, default=None)
+    actor = Varchar(length=64)
+    action = Varchar(length=32)
+    target = Varchar(length=64, index=True)
+    detail = JSON(default={})
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
     Device, SyncOp, ClientView, Notification, Plan, Project, Blocker, UnitWebhook, WebhookDelivery, Blob, Upload,
+    AdminEvent,
 )  # fmt: skip

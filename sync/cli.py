@@ -95,6 +95,41 @@ async def login(client: SyncClient, password: str) -> None:
 
 
 @village.command()
+@click.option("--server", default=None, help="API base URL (default: this device's).")
+@click.option("--user", "username", default=None, help="Your sign-in (default: this device's).")
+@click.option("--current", prompt="当前密码 (current password)", hide_input=True, envvar="DAIBAN_PASSWORD")
+@click.option(
+    "--new",
+    "new_password",
+    prompt="新密码 (new password)",
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="DAIBAN_NEW_PASSWORD",
+    help="At least 8 characters.",
+)
+@with_client
+async def passwd(client: SyncClient, server: str | None, username: str | None, current: str, new_password: str) -> None:
+    """Change your password; an admin's new or reset password must be changed before
+    `init` works. Your other devices must sign in again."""
+    known = client.replica.get("agent_id") is not None
+    if server:
+        client.transport.base_url = server.rstrip("/")
+    if not username:
+        username = client.actor().username  # says to run init when this device has none
+    signed = await client.transport.call(
+        "POST", "/api/v1/auth/token", json={"username": username, "password": current}, auth=False, retry=False
+    )
+    client.transport.token = signed["access_token"]
+    body = {"current_password": current, "new_password": new_password}
+    await client.transport.call("POST", "/api/v1/auth/password", json=body, retry=False)
+    if known:
+        await client.login(username, new_password)  # this device keeps a working token
+        out.print("密码已修改 (password changed)")
+    else:
+        out.print("密码已修改；现在运行 daiban village init (password changed; now run daiban village init)")
+
+
+@village.command()
 @click.option("--item", "item_code", help="Item code (see `daiban village items`).")
 @click.option(
     "--kind", type=click.Choice(["service", "project_issue", "complaint"]), default="service", show_default=True

@@ -14,6 +14,7 @@ import msgspec
 
 from hierarchy.cases import CaseKind, Group, ServiceMode, Source, Status
 from hierarchy.machine import MAX_TEXT, MAX_TITLE
+from hierarchy.roles import Role
 
 #: No control characters but tab and line breaks (NUL cannot be stored by PostgreSQL).
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -215,6 +216,36 @@ class AgentOut(msgspec.Struct, kw_only=True):
     active: bool = True
 
 
+class AgentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A new agent at a unit. Without a password the server makes a temporary one; either
+    way the agent chooses their own at first sign-in."""
+
+    username: Username
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
+    unit_code: UnitCode
+    role: Role
+    password: Password | None = None
+
+
+class AgentCreated(msgspec.Struct, kw_only=True):
+    agent: AgentOut
+    #: Shown once, when the server made the password.
+    temporary_password: str | None = None
+
+
+class PasswordSet(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    password: Password
+
+
+class TemporaryPassword(msgspec.Struct, kw_only=True):
+    temporary_password: str
+
+
+class PasswordChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    current_password: Password
+    new_password: Password
+
+
 class TokenRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     username: Username
     password: Password
@@ -225,3 +256,5 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     token_type: str = "bearer"
     expires_at: datetime | None = None
     agent: AgentOut | None = None
+    #: The password was set by an admin: change it (POST /api/v1/auth/password) before anything else.
+    must_change_password: bool = False

@@ -1,24 +1,26 @@
-"""Agents: who works where (for hand-over pickers), and the admin's enable/disable."""
+"""Agents: who works where (for hand-over pickers), and their administration (admins)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from hierarchy.errors import NotFound
 from hierarchy.roles import ADMINS
 from hierarchy.tree import in_subtree
+from server import admin
 from server.auth import Principal
 from server.guards import roles
 from server.queries import under
-from server.tables import Agent, Token, Unit
+from server.tables import Agent, Unit
 from sync import wire
 
 Req = Request[Principal, Any, Any]
 admins_only = roles(ADMINS, "auth.forbidden", "only an admin manages agents")
+AgentName = Annotated[str, PathParameter(max_length=64, description="username")]
 COLUMNS = (Agent.id, Agent.username, Agent.name, Agent.unit_code, Agent.role, Agent.active)
 
 
@@ -46,15 +48,41 @@ class AgentController(Controller):
             query = query.where(Agent.unit_code == code)
         return msgspec.convert(await query, list[wire.AgentOut])
 
+    @post("/", operation_id="createAgent", summary="Create an agent at a unit with a role (admin)",
+          guards=[admins_only])  # fmt: skip
+    async def create(self, request: Req, data: JSONBody[wire.AgentCreate]) -> Response[wire.AgentCreated]:
+        agent, temporary = await admin.create_agent(by(request), data)
+        return Response(wire.AgentCreated(agent=agent, temporary_password=temporary), status_code=201)
+
+    @post(
+        "/{username:str}/password",
+        operation_id="setAgentPassword",
+        status_code=204,
+        summary="Set an agent's password (admin); their tokens stop working",
+        guards=[admins_only],
+    )
+    async def set_password(self, request: Req, username: AgentName, data: JSONBody[wire.PasswordSet]) -> None:
+        await admin.set_password(by(request), username, data.password, must_change=False)
+
+    @post(
+        "/{username:str}/reset",
+        operation_id="resetAgentPassword",
+        status_code=200,
+        summary="Reset an agent's password to a temporary one, to be changed at next sign-in (admin)",
+        guards=[admins_only],
+    )
+    async def reset(self, request: Req, username: AgentName) -> wire.TemporaryPassword:
+        return wire.TemporaryPassword(temporary_password=await admin.reset_password(by(request), username))
+
     @post(
         "/{username:str}/disable",
         operation_id="disableAgent",
         status_code=200,
-        summary="Disable (admin)",
+        summary="Disable (admin); the last enabled admin cannot be",
         guards=[admins_only],
     )
-    async def disable(self, request: Req, username: FromPath[str]) -> wire.AgentOut:
-        return await _set_active(request, username, False)
+    async def disable(self, request: Req, username: AgentName) -> wire.AgentOut:
+        return await admin.set_active(by(request), username, False)
 
     @post(
         "/{username:str}/enable",
@@ -63,16 +91,9 @@ class AgentController(Controller):
         summary="Enable (admin)",
         guards=[admins_only],
     )
-    async def enable(self, request: Req, username: FromPath[str]) -> wire.AgentOut:
-        return await _set_active(request, username, True)
+    async def enable(self, request: Req, username: AgentName) -> wire.AgentOut:
+        return await admin.set_active(by(request), username, True)
 
 
-async def _set_active(request: Req, username: str, active: bool) -> wire.AgentOut:
-    row = await Agent.select(*COLUMNS).where(Agent.username == username).first()
-    if row is None:
-        raise NotFound("agent.not_found", f"no agent {username}", agent=username)
-    await Agent.update({Agent.active: active}).where(Agent.id == row["id"]).run()
-    if not active:
-        # A disabled agent's tokens stop working at once, not when they expire.
-        await Token.update({Token.revoked: True}).where(Token.agent_id == row["id"]).run()
-    return msgspec.convert({**row, "active": active}, wire.AgentOut)
+def by(request: Req) -> admin.By:
+    return admin.By(request.user.actor.username, request.user.id)

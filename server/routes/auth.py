@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import JSONBody
 
+from server import admin
 from server.auth import Principal, load_actor, revoke, sign_in
 from server.deps import SettingsDep, ThrottleDep
 from sync import wire
@@ -55,7 +56,23 @@ class AuthController(Controller):
         loaded = await load_actor(agent_id)
         assert loaded is not None
         principal = Principal(actor=loaded[0], name=loaded[1]["name"], token_digest="")
-        return wire.TokenResponse(access_token=token, expires_at=expires, agent=await me_of(principal))
+        return wire.TokenResponse(
+            access_token=token,
+            expires_at=expires,
+            agent=await me_of(principal),
+            must_change_password=bool(loaded[1].get("must_change_password")),
+        )
+
+    @post(
+        "/password",
+        operation_id="changePassword",
+        status_code=204,
+        summary="Change your own password (required after an admin set or reset it); other tokens stop working",
+    )
+    async def change_password(self, request: Request[Principal, Any, Any], data: JSONBody[wire.PasswordChange]) -> None:
+        await admin.change_own_password(
+            request.user.id, data.current_password, data.new_password, request.user.token_digest
+        )
 
     @post("/logout", operation_id="signOut", summary="Revoke the token of this request", status_code=204)
     async def logout(self, request: Request[Principal, Any, Any]) -> None:
