@@ -26,6 +26,7 @@ COMMANDS = {
     "report": "server.cli:report",
     "backup": "server.cli:backup",
     "agents": "server.agents_cli:agents",
+    "calendar": "server.cli:calendar",
 }
 
 SERVER_MISSING = N_("This command needs the server parts: pip install 'daiban[server]'")

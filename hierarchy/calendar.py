@@ -2,9 +2,11 @@
 
 Public holidays and make-up working days (调休) come from the maintained
 ``chinese_calendar`` package rather than a hand-kept list. That package only knows the
-years the State Council has published; for any other year we fall back to Monday to
-Friday and say so through :func:`calendar_known`, so a due time can be flagged as an
-estimate instead of silently pretending.
+years the State Council had published at its release; a year published since can be
+taught with :func:`learn` (from a validated arrangement file, see
+:mod:`hierarchy.arrangement`), and it then takes precedence. For any other year we fall
+back to Monday to Friday and say so through :func:`calendar_known`, so a due time can
+be flagged as an estimate instead of silently pretending.
 
 All times are timezone-aware; the business day is counted in :data:`TZ`.
 """
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from hierarchy.arrangement import Arrangement
 from hierarchy.errors import InvalidInput
 
 __all__ = [
@@ -24,7 +27,10 @@ __all__ = [
     "TZ",
     "add_working_days",
     "calendar_known",
+    "forget",
     "is_working_day",
+    "learn",
+    "learned_years",
     "local_date",
     "span_known",
     "working_days_between",
@@ -63,8 +69,35 @@ def _as_date(day: date) -> date:
     return day
 
 
+#: Years taught by :func:`learn`, ahead of the library.
+_LEARNED: dict[int, Arrangement] = {}
+
+
+def learn(arrangement: Arrangement) -> bool:
+    """Use ``arrangement`` for its year from now on; True when that changes anything."""
+    if _LEARNED.get(arrangement.year) == arrangement:
+        return False
+    _LEARNED[arrangement.year] = arrangement
+    _calendar_known.cache_clear()
+    _is_working_day.cache_clear()
+    return True
+
+
+def forget(year: int) -> None:
+    """Stop using a learned arrangement for ``year`` (back to the library's data)."""
+    if _LEARNED.pop(year, None) is not None:
+        _calendar_known.cache_clear()
+        _is_working_day.cache_clear()
+
+
+def learned_years() -> dict[int, Arrangement]:
+    return dict(_LEARNED)
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _calendar_known(day: date) -> bool:
+    if day.year in _LEARNED:
+        return True
     try:
         chinese_calendar.is_workday(day)
     except NotImplementedError:
@@ -95,6 +128,11 @@ def span_known(first: date, last: date) -> bool:
 @lru_cache(maxsize=_CACHE_SIZE)
 def _is_working_day(day: date, open_weekends: bool) -> bool:
     weekend = day.weekday() >= 5
+    learned = _LEARNED.get(day.year)
+    if learned is not None:
+        if day in learned.holidays:
+            return False
+        return day in learned.workdays or not weekend or open_weekends
     if not _calendar_known(day):
         return open_weekends or not weekend
     if chinese_calendar.is_workday(day):

@@ -12,7 +12,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
-from server import db, logs
+from server import calendar_store, db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
 from server.docs import docs_assets, docs_plugin
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start(engine)
+        await calendar_store.load_all()  # holiday arrangements loaded ahead of the library
         # Jobs go to arq when Redis is configured; otherwise they run here, on the
         # worker's timetable when settings.embedded_jobs.
         app.state.jobs = await open_queue(settings, engine, app.state.clock)

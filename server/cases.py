@@ -15,7 +15,7 @@ from piccolo.columns import JSON
 
 from hierarchy import intake
 from hierarchy.breaches import is_overdue
-from hierarchy.calendar import TZ
+from hierarchy.calendar import TZ, span_known
 from hierarchy.cases import (
     NO_ITEM_DAYS,
     OPEN_VALUES,
@@ -37,7 +37,7 @@ from hierarchy.ratings import new_rating_code, normalise_rating_code
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent, compute_sla
 from hierarchy.tree import Level
-from server import db, search
+from server import calendar_store, db, search
 from server.auth import load_actor
 from server.blobs import verified_args
 from server.db import Database
@@ -130,10 +130,13 @@ def to_wire(row: Mapping[str, Any], viewer: Actor, now: datetime) -> wire.Case:
     state_unmasked = viewer.id is not None and viewer.id in (row["assignee_id"], row["created_by"])
     applicant = row["applicant"] if state_unmasked else masked_applicant(row["applicant"])
     overdue = is_overdue(row, now)
-    fields = {k: row[k] for k in wire.Case.__struct_fields__ if k in row and k not in ("applicant", "overdue")}
+    estimated = row["due_at"] is not None and not span_known(row["accepted_at"], row["due_at"])
+    skip = ("applicant", "overdue", "due_estimated")
+    fields = {k: row[k] for k in wire.Case.__struct_fields__ if k in row and k not in skip}
     if not (viewer.id == row["created_by"] or viewer.unit_code == row["origin_unit"]):
         fields["rating_code"] = None  # the origin side prints it for the applicant; nobody else sees it
-    return msgspec.convert({**fields, "applicant": applicant, "overdue": overdue}, wire.Case, strict=False)
+    extra = {"applicant": applicant, "overdue": overdue, "due_estimated": estimated}
+    return msgspec.convert({**fields, **extra}, wire.Case, strict=False)
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -154,6 +157,7 @@ def _uuid(value: uuid.UUID | str) -> uuid.UUID:
 
 async def visible_row(case_id: uuid.UUID | str, actor: Actor) -> dict[str, Any]:
     """The case row, or 404 when it does not exist or the actor may not see it."""
+    await calendar_store.refresh()
     row = await fetch_row(case_id)
     if row is None or not can_see(to_state(row), actor):
         raise NotFound("case.not_found", "no such case", case=str(case_id))
@@ -635,6 +639,7 @@ async def list_cases(
     equality on the path-and-order index; a subtree by its path prefix or, for a large
     one, the order index), so a page costs about the same at any table size.
     """
+    await calendar_store.refresh()
     conds: list[Any] = []
     branches: list[Any] = []
     if view == "mine":

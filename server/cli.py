@@ -1,4 +1,4 @@
-"""Server-side subcommands: serve, migrate, seed, worker, report, backup."""
+"""Server-side subcommands: serve, migrate, seed, worker, report, backup, calendar."""
 
 from __future__ import annotations
 
@@ -206,3 +206,48 @@ def report(unit: str | None, period_from: Any, period_to: Any, fmt: str, output:
     except DaibanError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from exc
     write_report(result, fmt, output)
+
+
+@click.group()
+def calendar() -> None:
+    """The working-day calendar: load a year's official holiday arrangement."""
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate the file and say what would move; change nothing.")
+def import_arrangement(file: Path, dry_run: bool) -> None:
+    """Load FILE (a year's holidays and 调休 working days, JSON), then recompute the due
+    times of the open cases it touches and list what moved."""
+    from datetime import UTC, datetime
+
+    from hierarchy.arrangement import parse
+    from server import calendar_store
+
+    settings = load_settings()
+    try:
+        arrangement = parse(file.read_bytes())
+    except DaibanError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from exc
+    click.echo(
+        _("{year}: {holidays} holiday days, {workdays} make-up working days (published {published}).").format(
+            year=arrangement.year,
+            holidays=len(arrangement.holidays),
+            workdays=len(arrangement.workdays),
+            published=arrangement.published,
+        )
+    )
+    if dry_run:
+        return
+
+    async def work() -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        engine = piccolo_conf.DB
+        await calendar_store.load_all()
+        await calendar_store.store(arrangement, now)
+        return await calendar_store.recompute_due_dates(engine, arrangement.year, now)
+
+    moved = run_with_db(settings, work)
+    for m in moved:
+        click.echo(f"{m['ref'] or m['id']}: {m['from'].isoformat()} → {m['to'].isoformat()}")
+    click.echo(_("{count} open cases moved.").format(count=len(moved)))

@@ -291,6 +291,15 @@ class WebhookDelivery(Table, tablename="webhook_delivery"):
     delivered_at = Timestamptz(null=True, default=None)
 
 
+class CalendarYear(Table, tablename="calendar_year"):
+    """A year's holiday arrangement loaded by an admin ahead of the calendar library."""
+
+    year = Integer(primary_key=True)
+    #: The validated arrangement file (hierarchy.arrangement.ArrangementFile).
+    data = JSON(default={})
+    imported_at = Timestamptz()
+
+
 class Plan(Table, tablename="workload_plan"):
     """A stored rebalancing plan: moves computed for a subtree, applied later."""
 
@@ -351,5 +360,5 @@ class AdminEvent(Table, tablename="admin_event"):
 ALL_TABLES: tuple[type[Table], ...] = (
     Unit, Agent, Item, Token, Case, CaseEvent, CaseHolder, Counter,
     Device, SyncOp, ClientView, Notification, Plan, Project, Blocker, UnitWebhook, WebhookDelivery, Blob, Upload,
-    AdminEvent,
+    AdminEvent, CalendarYear,
 )  # fmt: skip

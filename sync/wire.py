@@ -143,6 +143,9 @@ class Case(msgspec.Struct, kw_only=True):
     accepted_at: datetime | None = None
     due_at: datetime | None = None
     overdue: bool = False
+    #: The due time counts days of a year whose official holidays are not known yet
+    #: (Monday to Friday assumed): an estimate.
+    due_estimated: bool = False
     escalations: int = 0
     returns: int = 0
     reopens: int = 0

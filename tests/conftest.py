@@ -42,7 +42,7 @@ REQUIRE_SERVICES = os.environ.get("DAIBAN_REQUIRE_SERVICES") == "1"
 VOLATILE = (
     "case_file", "case_event", "case_holder", "token", "counter", "device", "sync_op", "client_view",
     "notification", "workload_plan", "project", "blocker", "unit_webhook", "webhook_delivery", "blob", "upload",
-    "admin_event",
+    "admin_event", "calendar_year",
 )
 
 

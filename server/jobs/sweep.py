@@ -46,7 +46,7 @@ from hierarchy.calendar import TZ, local_date
 from hierarchy.cases import OPEN_VALUES, Status, system_actor
 from hierarchy.machine import Action, decide
 from hierarchy.ratings import UNRATED_CLOSE_DAYS, unrated_close_at
-from server import db
+from server import calendar_store, db
 from server.cases import to_state, utc, write_decision
 from server.db import Database
 from server.jobs import notify as nt
@@ -308,6 +308,7 @@ async def _first_today(name: str, today: date) -> bool:
 
 async def sweep(engine: Database, now: datetime, unrated_days: int = UNRATED_CLOSE_DAYS) -> SweepResult:
     """Run the whole sweep once at ``now``; safe to run in several workers at once."""
+    await calendar_store.refresh()  # an arrangement imported meanwhile moves due times
     run = _Sweep(engine, now)
     await run.run()
     await run.deferrals()
