@@ -15,6 +15,8 @@ from typing import Literal
 from hierarchy.allowed import allowed_actions
 from hierarchy.cases import Actor, CaseState
 from hierarchy.i18n import N_
+from hierarchy.labels import ACTION_LABELS
+from hierarchy.machine import Action
 
 Field = Literal["reason", "note", "days", "rating", "comment", "approve"]
 Target = Literal["unit", "agent_or_unit"]
@@ -38,57 +40,64 @@ class ActionSpec:
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("claim", N_("Claim"), "c", N_("Take a queued case of your unit"), done=N_("claimed"), confirm=True),
     ActionSpec(
-        "release", N_("Release"), "l", N_("Put your case back in the unit's queue"), done=N_("released"), confirm=True
+        "claim", ACTION_LABELS[Action.CLAIM], "c", N_("Take a queued case of your unit"),
+        done=N_("claimed"), confirm=True,
     ),
     ActionSpec(
-        "escalate", N_("Escalate"), "e", N_("Send the case up to the parent unit, with a reason"),
+        "release", ACTION_LABELS[Action.RELEASE], "l", N_("Put your case back in the unit's queue"),
+        done=N_("released"), confirm=True,
+    ),
+    ActionSpec(
+        "escalate", ACTION_LABELS[Action.ESCALATE], "e", N_("Send the case up to the parent unit, with a reason"),
         fields=("reason",), required=("reason",), done=N_("escalated"),
     ),
     ActionSpec(
-        "return", N_("Return"), "b", N_("Send a queued case back to the unit that sent it: not ours"),
+        "return", ACTION_LABELS[Action.RETURN], "b", N_("Send a queued case back to the unit that sent it: not ours"),
         fields=("reason",), required=("reason",), done=N_("returned"),
     ),
     ActionSpec(
-        "dispatch", N_("Dispatch down"), "d", N_("Send the case to a unit in your subtree, with a reason"),
+        "dispatch", ACTION_LABELS[Action.DISPATCH], "d", N_("Send the case to a unit in your subtree, with a reason"),
         fields=("reason",), required=("reason",), target="unit", done=N_("dispatched"),
     ),
     ActionSpec(
-        "handover", N_("Hand over"), "h",
+        "handover", ACTION_LABELS[Action.HANDOVER], "h",
         N_("Give the case to another agent of the unit, or to another unit, with a note"),
         fields=("note",), required=("note",), target="agent_or_unit", done=N_("handed over"),
     ),
     ActionSpec(
-        "wait", N_("Wait for applicant"), "w",
+        "wait", ACTION_LABELS[Action.WAIT], "w",
         N_("Pause the clock while the applicant brings something (at most 5 working days)"),
         fields=("reason",), required=("reason",), done=N_("paused"),
     ),
-    ActionSpec("resume", N_("Resume"), "u", N_("Start the clock again"), done=N_("resumed"), confirm=True),
     ActionSpec(
-        "extend", N_("Request extension"), "x",
+        "resume", ACTION_LABELS[Action.RESUME], "u", N_("Start the clock again"), done=N_("resumed"), confirm=True
+    ),
+    ActionSpec(
+        "extend", ACTION_LABELS[Action.EXTEND], "x",
         N_("Ask the parent unit for more working days, once, before the due time"),
         fields=("days", "reason"), required=("days", "reason"), done=N_("extension requested"),
     ),
     ActionSpec(
-        "approve-extension", N_("Decide extension"), "a", N_("Approve or reject a requested extension (parent unit)"),
+        "approve-extension", ACTION_LABELS[Action.APPROVE_EXTENSION], "a",
+        N_("Approve or reject a requested extension (parent unit)"),
         fields=("approve",), required=("approve",), done=N_("extension decided"),
     ),
     ActionSpec(
-        "resolve", N_("Resolve"), "r", N_("Mark the matter done, with a note of what was done"),
+        "resolve", ACTION_LABELS[Action.RESOLVE], "r", N_("Mark the matter done, with a note of what was done"),
         fields=("note",), required=("note",), done=N_("resolved"),
     ),
     ActionSpec(
-        "confirm", N_("Confirm with rating"), "k",
+        "confirm", ACTION_LABELS[Action.CONFIRM], "k",
         N_("Record the applicant's feedback and rating; 不满意 or worse opens a review"),
         fields=("rating", "comment"), required=("rating",), done=N_("confirmed"),
     ),
     ActionSpec(
-        "reopen", N_("Reopen"), "o", N_("Reopen a resolved or closed case within 15 days"),
+        "reopen", ACTION_LABELS[Action.REOPEN], "o", N_("Reopen a resolved or closed case within 15 days"),
         fields=("reason",), required=("reason",), done=N_("reopened"),
     ),
     ActionSpec(
-        "cancel", N_("Cancel case"), "ctrl+k", N_("Cancel the case (creator or dispatcher), with a reason"),
+        "cancel", ACTION_LABELS[Action.CANCEL], "ctrl+k", N_("Cancel the case (creator or dispatcher), with a reason"),
         fields=("reason",), required=("reason",), done=N_("cancelled"),
     ),
 )  # fmt: skip

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from rich.text import Text
 
+from hierarchy import labels
 from hierarchy.cases import OPEN_STATUSES
 from hierarchy.i18n import N_, _
 
@@ -16,14 +17,7 @@ CST = timezone(timedelta(hours=8), "CST")
 OPEN = frozenset(status.value for status in OPEN_STATUSES)
 
 #: Labels are catalog keys: show them through ``_()`` (or the helpers below).
-STATUS_LABELS = {
-    "queued": N_("queued"),
-    "in_progress": N_("in progress"),
-    "waiting_applicant": N_("waiting"),
-    "resolved": N_("resolved"),
-    "closed": N_("closed"),
-    "cancelled": N_("cancelled"),
-}
+STATUS_LABELS = {status.value: words for status, words in labels.STATUS_LABELS.items()}
 KIND_LABELS = {"service": N_("service"), "project_issue": N_("project"), "complaint": N_("complaint")}
 MODE_LABELS = {
     "assist": N_("assist"),

@@ -19,7 +19,11 @@ from hierarchy.machine import Action, decide
 #: What a form would ask for, filled with harmless values.
 STAND_IN: dict[str, Any] = {"reason": "·", "note": "·", "days": 1, "rating": 5, "approve": True, "comment": ""}
 #: Offered on the case screens (editing has its own forms).
-CASE_ACTIONS = tuple(action for action in Action if action is not Action.UPDATE)
+CASE_ACTIONS = tuple(
+    action
+    for action in Action
+    if action not in (Action.UPDATE, Action.ATTACH, Action.DETACH, Action.CLOSE_UNRATED)
+)
 
 
 def allows(case: CaseState, actor: Actor, action: Action, now: datetime) -> bool:

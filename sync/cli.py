@@ -17,7 +17,10 @@ from rich.table import Table
 
 from hierarchy.calendar import TZ
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import _
+from hierarchy.labels import action_label, status_label
 from hierarchy.machine import Action
+from hierarchy.problem_words import say
 from hierarchy.results import DELIVERY_LABELS, Delivery
 from sync.client import SyncClient
 from sync.receipt import receipt_pdf, receipt_text
@@ -51,52 +54,58 @@ def with_client(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return _run(go())
         except DaibanError as exc:
-            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+            raise click.ClickException(f"{say(exc.code, exc.message, exc.data)}（{exc.code}）") from None
 
     return wrapper
 
 
-@click.group()
+@click.group(help=_("The offline client: take matters, act on cases, sync when there is signal."))
 @click.option(
     "--replica",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="DAIBAN_REPLICA",
     default=Path("var/village.sqlite"),
     show_default=True,
-    help="The device's local database.",
+    help=_("The device's local database."),
 )
 @click.pass_context
 def village(ctx: click.Context, replica: Path) -> None:
-    """The offline client: take matters, act on cases, sync when there is signal."""
     ctx.ensure_object(dict)
     ctx.obj["replica"] = replica
 
 
-@village.command()
-@click.option("--server", required=True, help="API base URL, e.g. http://127.0.0.1:8000")
-@click.option("--user", "username", required=True, help="Your sign-in, e.g. a640502100002")
+@village.command(help=_("Sign in and register this device (once per device)."))
+@click.option("--server", required=True, help=_("API base URL, e.g. http://127.0.0.1:8000"))
+@click.option("--user", "username", required=True, help=_("Your sign-in, e.g. a640502100002"))
 @click.password_option(confirmation_prompt=False, envvar="DAIBAN_PASSWORD")
-@click.option("--name", default="", help="A name for this device.")
+@click.option("--name", default="", help=_("A name for this device."))
 @with_client
 async def init(client: SyncClient, server: str, username: str, password: str, name: str) -> None:
-    """Sign in and register this device (once per device)."""
     await client.init(server, username, password, name)
     me = client.actor()
-    out.print(f"registered device for {me.username} at unit {me.unit_code}; now run: daiban village sync")
+    out.print(
+        _("registered this device for {user} at unit {unit}; now run: daiban village sync").format(
+            user=me.username, unit=me.unit_code
+        )
+    )
 
 
-@village.command()
+@village.command(help=_("Sign in again when the token has expired."))
 @click.password_option(confirmation_prompt=False, envvar="DAIBAN_PASSWORD")
 @with_client
 async def login(client: SyncClient, password: str) -> None:
-    """Sign in again when the token has expired."""
     await client.login(client.actor().username, password)
-    out.print("signed in")
+    out.print(_("signed in"))
 
 
-@village.command()
-@click.option("--server", default=None, help="API base URL (default: this device's).")
-@click.option("--user", "username", default=None, help="Your sign-in (default: this device's).")
+@village.command(
+    help=_(
+        "Change your password; an admin's new or reset password must be changed before `init` works. "
+        "Your other devices must sign in again."
+    )
+)
+@click.option("--server", default=None, help=_("API base URL (default: this device's)."))
+@click.option("--user", "username", default=None, help=_("Your sign-in (default: this device's)."))
 @click.option("--current", prompt="当前密码 (current password)", hide_input=True, envvar="DAIBAN_PASSWORD")
 @click.option(
     "--new",
@@ -105,12 +114,10 @@ async def login(client: SyncClient, password: str) -> None:
     hide_input=True,
     confirmation_prompt=True,
     envvar="DAIBAN_NEW_PASSWORD",
-    help="At least 8 characters.",
+    help=_("At least 8 characters."),
 )
 @with_client
 async def passwd(client: SyncClient, server: str | None, username: str | None, current: str, new_password: str) -> None:
-    """Change your password; an admin's new or reset password must be changed before
-    `init` works. Your other devices must sign in again."""
     known = client.replica.get("agent_id") is not None
     if server:
         client.transport.base_url = server.rstrip("/")
@@ -129,24 +136,24 @@ async def passwd(client: SyncClient, server: str | None, username: str | None, c
         out.print("密码已修改；现在运行 daiban village init (password changed; now run daiban village init)")
 
 
-@village.command()
-@click.option("--item", "item_code", help="Item code (see `daiban village items`).")
+@village.command(help=_("Take a new matter (asks for what the flags do not give). Works offline."))
+@click.option("--item", "item_code", help=_("Item code (see `daiban village items`)."))
 @click.option(
     "--kind", type=click.Choice(["service", "project_issue", "complaint"]), default="service", show_default=True
 )
 @click.option("--applicant-type", type=click.Choice(["person", "firm"]), default="person", show_default=True)
-@click.option("--name", help="Applicant's name.")
-@click.option("--resident-id", help="18-digit resident ID (person).")
-@click.option("--credit-code", help="Unified social credit code (firm).")
-@click.option("--phone", help="Mobile or landline number (0955-7012345).")
-@click.option("--title", default="", help="Short title (default: the item's name).")
+@click.option("--name", help=_("Applicant's name."))
+@click.option("--resident-id", help=_("18-digit resident ID (person)."))
+@click.option("--credit-code", help=_("Unified social credit code (firm)."))
+@click.option("--phone", help=_("Mobile or landline number (0955-7012345)."))
+@click.option("--title", default="", help=_("Short title (default: the item's name)."))
 @click.option("--description", default="")
 @click.option(
     "--mode",
     type=click.Choice(["assist", "proxy", "accompany", "home_visit", "priority"]),
     default="assist",
     show_default=True,
-    help="Service mode (priority = 优先办).",
+    help=_("Service mode (priority = 优先办)."),
 )
 @click.option(
     "--group",
@@ -154,7 +161,7 @@ async def passwd(client: SyncClient, server: str | None, username: str | None, c
     multiple=True,
     type=click.Choice(["elderly", "disabled", "pregnant", "low_income", "veteran", "key_project"]),
 )
-@click.option("--project", default=None, help="Project name (project_issue).")
+@click.option("--project", default=None, help=_("Project name (project_issue)."))
 @with_client
 def new(
     client: SyncClient,
@@ -171,7 +178,6 @@ def new(
     groups: tuple[str, ...],
     project: str | None,
 ) -> None:
-    """Take a new matter (asks for what the flags do not give). Works offline."""
     item_code = item_code or click.prompt("Item code")
     name = name or click.prompt("Applicant name")
     applicant: dict[str, Any] = {"type": applicant_type, "name": name}
@@ -198,18 +204,19 @@ def new(
         print_checklist(item)
     if case.status.value == "queued" and case.owner_unit != client.actor().unit_code:
         out.print(f"跨域通办：已受理，转 {case.owner_unit} 办理")
-    out.print(f"created {case.id} — queued for sync ({client.status().pending} pending)")
+    out.print(
+        _("created {id} — queued for sync ({count} pending)").format(id=case.id, count=client.status().pending)
+    )
 
 
-@village.command()
+@village.command(help=_("The item catalogue cached on this device; with CODE, that item's material checklist."))
 @with_client
 @click.argument("code", required=False)
 def items(client: SyncClient, code: str | None) -> None:
-    """The item catalogue cached on this device; with CODE, that item's material checklist."""
     if code:
         item = next((i for i in client.items() if i["code"] == code), None)
         if item is None:
-            raise click.ClickException(f"no item {code} on this device (sync first?)")
+            raise click.ClickException(_("no item {code} on this device (sync first?)").format(code=code))
         print_checklist(item)
         return
     table = Table("code", "name", "group", "serves", "locality", "days")
@@ -230,12 +237,16 @@ def print_checklist(item: dict[str, Any]) -> None:
         out.print(f"  {n}. {m['name']}（{m['code']}）{'，'.join(notes)}")
 
 
-@village.command(name="list")
+@village.command(
+    name="list",
+    help=_(
+        "Cases on this device; a * marks unsynced changes, a ! a case the server refused."
+    ),
+)
 @click.option("--view", type=click.Choice(["mine", "queue", "scope"]), default="scope", show_default=True)
-@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeat).")
+@click.option("--status", "statuses", multiple=True, help=_("Only these statuses (repeat)."))
 @with_client
 def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None:
-    """Cases on this device; a * marks unsynced changes, a ! a case the server refused."""
     pending = client.pending_cases()
     refused = client.rejected_cases()
     table = Table("", "id", "ref", "status", "owner", "due", "applicant", "title")
@@ -248,12 +259,15 @@ def list_cases(client: SyncClient, view: str, statuses: tuple[str, ...]) -> None
     out.print(table)
 
 
-@village.command()
+@village.command(
+    help=_(
+        "Find cases on this device by the person (works offline): the applicant's name, resident ID, credit "
+        "code or phone, a project code, or text of the title or reference."
+    ),
+)
 @click.argument("text")
 @with_client
 def search(client: SyncClient, text: str) -> None:
-    """Find cases on this device by the person (works offline): the applicant's name,
-    resident ID, credit code or phone, a project code, or text of the title or reference."""
     table = Table("id", "ref", "status", "owner", "applicant", "title")
     for case in client.search(text):
         name = str(case.applicant.get("name") or "")
@@ -265,14 +279,13 @@ def _find(client: SyncClient, ident: str) -> Case:
     for case in client.cases():
         if str(case.id).startswith(ident) or case.ref == ident:
             return case
-    raise click.ClickException(f"no case {ident} on this device")
+    raise click.ClickException(_("no case {ident} on this device").format(ident=ident))
 
 
-@village.command()
+@village.command(help=_("One case: id prefix or reference number."))
 @click.argument("ident")
 @with_client
 def show(client: SyncClient, ident: str) -> None:
-    """One case: id prefix or reference number."""
     case = _find(client, ident)
     if case.result:
         out.print(f"办理结果 {result_line(case.result)}")
@@ -288,11 +301,10 @@ def result_line(result: dict[str, Any]) -> str:
     return "；".join(p for p in parts if p)
 
 
-@village.command()
+@village.command(help=_("A case's history as the last sync brought it (works offline)."))
 @click.argument("ident")
 @with_client
 def history(client: SyncClient, ident: str) -> None:
-    """A case's history as the last sync brought it (works offline)."""
     case = _find(client, ident)
     table = Table("v", "when", "action", "unit", "agent", "reason / changes")
     for e in client.local_history(case.id):
@@ -307,14 +319,17 @@ def history(client: SyncClient, ident: str) -> None:
     out.print(table)
 
 
-@village.command()
+@village.command(
+    help=_(
+        "The applicant's receipt (回执), made on this device (works offline): plain text for a receipt "
+        "printer, and a PDF with --pdf."
+    ),
+)
 @click.argument("ident")
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the PDF here (A4, with the rating QR code).")  # fmt: skip
+              help=_("Also write the PDF here (A4, with the rating QR code)."))  # fmt: skip
 @with_client
 def receipt(client: SyncClient, ident: str, pdf_path: Path | None) -> None:
-    """The applicant's receipt (回执), made on this device (works offline): plain text for a
-    receipt printer, and a PDF with --pdf."""
     made = client.receipt(_find(client, ident).id)
     click.echo(receipt_text(made), nl=False)
     if pdf_path is not None:
@@ -331,21 +346,21 @@ def _action_command(action: Action) -> click.Command:
     @click.argument("ident")
     @click.option("--reason", default=None)
     @click.option("--note", default=None)
-    @click.option("--unit", default=None, help="Target unit code (dispatch, hand-over to a unit).")
-    @click.option("--agent", default=None, help="Target agent username (hand-over).")
-    @click.option("--days", type=int, default=None, help="Extension days.")
-    @click.option("--rating", type=click.IntRange(1, 5), default=None, help="1 非常不满意 … 5 非常满意.")
+    @click.option("--unit", default=None, help=_("Target unit code (dispatch, hand-over to a unit)."))
+    @click.option("--agent", default=None, help=_("Target agent username (hand-over)."))
+    @click.option("--days", type=int, default=None, help=_("Extension days."))
+    @click.option("--rating", type=click.IntRange(1, 5), default=None, help=_("1 非常不满意 … 5 非常满意."))
     @click.option("--comment", default=None)
-    @click.option("--reject", is_flag=True, help="Reject the extension request (approve-extension).")
-    @click.option("--uphold", is_flag=True, help="Uphold after a bad-rating review (resolve).")
-    @click.option("--issued", default=None, help="What was issued: licence, certificate, decision (resolve).")
+    @click.option("--reject", is_flag=True, help=_("Reject the extension request (approve-extension)."))
+    @click.option("--uphold", is_flag=True, help=_("Uphold after a bad-rating review (resolve)."))
+    @click.option("--issued", default=None, help=_("What was issued: licence, certificate, decision (resolve)."))
     @click.option(
         "--delivery",
         type=click.Choice([d.value for d in Delivery]),
         default=None,
-        help="How the result reaches the applicant (resolve): 窗口领取, 代办点转交, 邮寄, 电子证照.",
+        help=_("How the result reaches the applicant (resolve): 窗口领取, 代办点转交, 邮寄, 电子证照."),
     )
-    @click.option("--delivered-on", default=None, metavar="YYYY-MM-DD", help="When it reaches them (resolve).")
+    @click.option("--delivered-on", default=None, metavar="YYYY-MM-DD", help=_("When it reaches them (resolve)."))
     @with_client
     def command(client: SyncClient, ident: str, reject: bool, uphold: bool, **args: Any) -> None:
         case = _find(client, ident)
@@ -354,10 +369,16 @@ def _action_command(action: Action) -> click.Command:
         if uphold:
             args["uphold"] = True
         new_state = client.act(case.id, action, **args)
-        out.print(f"{action.value}: {new_state.status.value} at {new_state.owner_unit} — queued for sync")
+        out.print(
+            _("{action}: {status} at {unit} — queued for sync").format(
+                action=action_label(action.value),
+                status=status_label(new_state.status.value),
+                unit=new_state.owner_unit,
+            )
+        )
 
-    command.__doc__ = f"{action.value} a case (applied here at once, sent on the next sync)."
-    return click.command(name=action.value)(command)
+    what = _("{action} (applied here at once, sent on the next sync).").format(action=action_label(action.value))
+    return click.command(name=action.value, help=what)(command)
 
 
 for _action in Action:
@@ -365,7 +386,7 @@ for _action in Action:
         village.add_command(_action_command(_action))
 
 
-@village.command()
+@village.command(help=_("Edit fields; concurrent edits merge field by field (latest clock wins)."))
 @click.argument("ident")
 @click.option("--title", default=None)
 @click.option("--description", default=None)
@@ -374,13 +395,12 @@ for _action in Action:
     "materials",
     multiple=True,
     metavar="CODE=STATE[,COMMITMENT,YYYY-MM-DD]",
-    help="Material state: provided, missing, or deferred with commitment and due date.",
+    help=_("Material state: provided, missing, or deferred with commitment and due date."),
 )
 @with_client
 def edit(
     client: SyncClient, ident: str, title: str | None, description: str | None, materials: tuple[str, ...]
 ) -> None:
-    """Edit fields; concurrent edits merge field by field (latest clock wins)."""
     fields: dict[str, Any] = {}
     if title is not None:
         fields["title"] = title
@@ -397,15 +417,14 @@ def edit(
             parsed.append(entry)
         fields["materials"] = parsed
     if not fields:
-        raise click.UsageError("nothing to edit")
+        raise click.UsageError(_("nothing to edit"))
     client.edit(_find(client, ident).id, **fields)
-    out.print("edited — queued for sync")
+    out.print(_("edited — queued for sync"))
 
 
-@village.command()
+@village.command(help=_("Push pending operations, pull every change, show conflicts."))
 @with_client
 async def sync(client: SyncClient) -> None:
-    """Push pending operations, pull every change, show conflicts."""
     with Progress(
         TextColumn("{task.description:<6}"), BarColumn(), TextColumn("{task.completed} done"), console=out
     ) as bar:
@@ -425,10 +444,9 @@ async def sync(client: SyncClient) -> None:
     )
 
 
-@village.command()
+@village.command(help=_("Pending operations, last sync and conflicts."))
 @with_client
 def status(client: SyncClient) -> None:
-    """Pending operations, last sync and conflicts."""
     s = client.status()
     out.print(
         f"user {s.username} · server {s.server}\npending operations: {s.pending}\n"
@@ -436,13 +454,12 @@ def status(client: SyncClient) -> None:
     )
 
 
-@village.command()
-@click.option("--unread", is_flag=True, help="Only unread notifications.")
-@click.option("--read", "read_id", type=int, default=None, help="Mark notification N read.")
-@click.option("--read-all", is_flag=True, help="Mark every notification read.")
+@village.command(help=_("Notifications brought by the last sync (works offline); unread ones first, marked •."))
+@click.option("--unread", is_flag=True, help=_("Only unread notifications."))
+@click.option("--read", "read_id", type=int, default=None, help=_("Mark notification N read."))
+@click.option("--read-all", is_flag=True, help=_("Mark every notification read."))
 @with_client
 def inbox(client: SyncClient, unread: bool, read_id: int | None, read_all: bool) -> None:
-    """Notifications brought by the last sync (works offline); unread ones first, marked •."""
     if read_all or read_id is not None:
         client.replica.mark_notices_read(None if read_all else read_id)
     refs = {str(c.id): c.ref or str(c.id)[:8] for c in client.cases()}
@@ -455,25 +472,23 @@ def inbox(client: SyncClient, unread: bool, read_id: int | None, read_all: bool)
     out.print(f"未读 {client.replica.unread_notices()} 条")
 
 
-@village.command()
+@village.command(help=_("Attach a photo or PDF to a material of a case (or to \"other\"); uploaded on the next sync."))
 @click.argument("ident")
 @click.argument("material")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--provided", is_flag=True, help="Also mark the material provided (提供).")
+@click.option("--provided", is_flag=True, help=_("Also mark the material provided (提供)."))
 @with_client
 def attach(client: SyncClient, ident: str, material: str, file: Path, provided: bool) -> None:
-    """Attach a photo or PDF to a material of a case (or to "other"); uploaded on the next sync."""
     case = client.attach(_find(client, ident).id, material, file, provided=provided)
     entry = case.attachments[-1]
     out.print(f"已附加 {entry['name']}（{entry['media_type']}，{entry['size']} 字节）到 {material}，待同步")
 
 
-@village.command()
+@village.command(help=_("Take a file off a case (by its sha256, or the start of it)."))
 @click.argument("ident")
 @click.argument("sha256")
 @with_client
 def detach(client: SyncClient, ident: str, sha256: str) -> None:
-    """Take a file off a case (by its sha256, or the start of it)."""
     case = _find(client, ident)
     match = [a["sha256"] for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
     if len(match) != 1:
@@ -485,11 +500,10 @@ def detach(client: SyncClient, ident: str, sha256: str) -> None:
 UPLOAD_STATES = {"pending": "待上传", "done": "已上传", "refused": "被拒绝"}
 
 
-@village.command()
+@village.command(help=_("The files of a case: material, name, type, size, and whether this device has them."))
 @click.argument("ident")
 @with_client
 def files(client: SyncClient, ident: str) -> None:
-    """The files of a case: material, name, type, size, and whether this device has them."""
     case = _find(client, ident)
     table = Table("sha256", "材料", "文件名", "类型", "字节", "本机", "上传")
     for a in case.attachments:
@@ -500,13 +514,12 @@ def files(client: SyncClient, ident: str) -> None:
     out.print(table)
 
 
-@village.command()
+@village.command(help=_("Save a case's file (fetched from the server when this device does not have it)."))
 @click.argument("ident")
 @click.argument("sha256")
-@click.option("--to", "target", type=click.Path(path_type=Path), default=None, help="Where to save.")
+@click.option("--to", "target", type=click.Path(path_type=Path), default=None, help=_("Where to save."))
 @with_client
 async def save(client: SyncClient, ident: str, sha256: str, target: Path | None) -> None:
-    """Save a case's file (fetched from the server when this device does not have it)."""
     case = _find(client, ident)
     match = [a for a in case.attachments if str(a.get("sha256", "")).startswith(sha256.lower())]
     if len(match) != 1:
@@ -517,11 +530,10 @@ async def save(client: SyncClient, ident: str, sha256: str, target: Path | None)
     out.print(f"已保存 {dest}")
 
 
-@village.command()
-@click.option("--dismiss", type=int, default=None, help="Dismiss conflict N once dealt with.")
+@village.command(help=_("Operations the server refused and cases that left with unsynced edits."))
+@click.option("--dismiss", type=int, default=None, help=_("Dismiss conflict N once dealt with."))
 @with_client
 def conflicts(client: SyncClient, dismiss: int | None) -> None:
-    """Operations the server refused and cases that left with unsynced edits."""
     if dismiss is not None:
         client.replica.dismiss(dismiss)
     table = Table("#", "case", "operation", "code", "message")

@@ -48,3 +48,18 @@ def test_daiban_help_is_chinese_by_default_and_english_on_request():
     assert "用法" in chinese and "显示本帮助并退出" in chinese and "帮办代办网络" in chinese
     english = run("en")
     assert "Usage:" in english and "Show this message and exit." in english and "网络" not in english
+
+
+def test_village_help_is_chinese_by_default_and_english_on_request():
+    def run(lang: str) -> str:
+        env = {"PATH": "/usr/bin:/bin", "DAIBAN_LANG": lang, "LANG": "C.UTF-8"}
+        return subprocess.run(
+            [sys.executable, "-c", "import cli; cli.main()", "village", "--help"],
+            capture_output=True, text=True, cwd=ROOT, env=env, check=True,
+        ).stdout
+
+    chinese = run("")
+    assert "离线客户端" in chinese and "签收（在本机立即生效" in chinese and "本设备的本地数据库" in chinese
+    english = run("en")
+    assert "The offline client" in english and "Claim (applied here at once" in english
+    assert "离线客户端" not in english
