@@ -21,7 +21,9 @@ from piccolo.columns.combination import WhereRaw
 from hierarchy.attachments import check_file
 from hierarchy.cases import Actor
 from hierarchy.errors import Conflict, NotFound
+from server import db
 from server.cases import utc, visible_row
+from server.db import Database
 from server.media import clean
 from server.storage import BlobStore
 from server.tables import Blob, Case, Upload
@@ -67,15 +69,18 @@ async def finish(
     *,
     digest: str | None = None,
     staged: str = "",
+    engine: Database,
 ) -> dict[str, Any]:
     """Turn a complete upload's bytes into a verified blob (or find it already there).
 
     ``digest``: the sha256 of ``data`` when the caller hashed it as it arrived; ``staged``:
-    a key where ``data`` is stored already (moved into place when kept as it came).
+    a key where ``data`` is stored already (moved into place when kept as it came). The
+    upload is marked done with it.
     """
     sha = str(upload["sha256"])
     existing = await Blob.select().where(Blob.sha256 == sha).first()
     if existing is not None:
+        await _done(upload)
         return existing
     media_type, stored, thumb, content_sha = await asyncio.to_thread(_prepare, data, sha, digest)
     if not await store.exists(file_key(content_sha)):
@@ -94,8 +99,17 @@ async def finish(
         uploaded_by=upload["agent_id"],
         created_at=utc(now),
     )
-    await Blob.insert(Blob(**row)).on_conflict(action="DO NOTHING").run()
+    # The blob becomes visible and the upload done in one commit.
+    async with db.transaction(engine):
+        await Blob.insert(Blob(**row)).on_conflict(action="DO NOTHING").run()
+        await _done(upload)
     return row
+
+
+async def _done(upload: Mapping[str, Any]) -> None:
+    await Upload.update({Upload.offset: upload["length"], Upload.parts: [], Upload.done: True}).where(
+        Upload.id == upload["id"]
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,7 +263,9 @@ async def _finish(
         data = b"".join([await store.get(str(p["key"])) for p in row["parts"]])
     leftovers = {**row, "parts": [*row["parts"], *([{"key": staged}] if staged else [])]}
     try:
-        await attachments.finish(store, row, data, request.app.state.clock(), digest=digest, staged=staged)
+        await attachments.finish(
+            store, row, data, request.app.state.clock(), digest=digest, staged=staged, engine=request.app.state.engine
+        )
     except attachments.ChecksumMismatch:
         # Start again from zero: which byte went wrong cannot be known.
         await Upload.update({Upload.offset: 0, Upload.parts: []}).where(Upload.id == row["id"])
@@ -273,7 +275,4 @@ async def _finish(
         await Upload.delete().where(Upload.id == row["id"])
         await _drop_parts(store, leftovers)
         raise
-    await Upload.update({Upload.offset: row["length"], Upload.parts: [], Upload.done: True}).where(
-        Upload.id == row["id"]
-    )
     await _drop_parts(store, leftovers)

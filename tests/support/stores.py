@@ -55,5 +55,8 @@ def with_store(settings: Settings, kind: str, tmp_path: Path, request: pytest.Fi
 
 @pytest.fixture(params=["folder", "s3"])
 def store_settings(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path) -> Settings:
-    """``settings`` (each engine) with each attachment store."""
+    """``settings`` with each attachment store: the folder on both engines, S3 on SQLite (what
+    the store does is the same whichever engine holds the rows)."""
+    if request.param == "s3" and settings.is_postgres:
+        pytest.skip("S3 runs with SQLite; the engines are compared on the folder store")
     return with_store(settings, request.param, tmp_path, request)
