@@ -16,12 +16,16 @@ import io
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import IO, Any
 
 from hierarchy.calendar import local_date
 from hierarchy.cases import CaseKind, Source, Status
 from hierarchy.errors import NotFound
+from hierarchy.i18n import N_, _
+from hierarchy.labels import status_label
 from hierarchy.tree import Level
+from seeds.catalogue import load_items
 from server.reports import Report, ReportRow, summary
 from server.tables import Unit
 
@@ -73,6 +77,98 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "hotline_feedback": lambda r: r.hotline_feedback,
     "hotline_feedback_on_time_pct": lambda r: _pct(r.hotline_feedback_on_time_rate),
 }
+
+#: What people read above each column (Markdown and the workbook; CSV keeps the names above
+#: for the tools that read it).
+LABELS = {
+    "unit": N_("Unit code"),
+    "line": N_("Line"),
+    "name": N_("Unit"),
+    "level": N_("Level"),
+    "cases": N_("Cases"),
+    "open": N_("Open"),
+    "overdue_open": N_("Open and overdue"),
+    "resolved": N_("Resolved"),
+    "on_time_pct": N_("On time %"),
+    "held_resolved": N_("Resolved while held"),
+    "held_on_time_pct": N_("On time while held %"),
+    "claims": N_("Claims"),
+    "median_claim_h": N_("Median hours to claim"),
+    "returns": N_("Returns"),
+    "escalations": N_("Escalations"),
+    "auto_escalations": N_("Auto-escalations"),
+    "escalation_pct": N_("Escalated %"),
+    "reopen_pct": N_("Reopened %"),
+    "bad_ratings": N_("Bad ratings"),
+    "bad_rating_fix_pct": N_("Bad ratings fixed %"),
+    "overdue_deferrals": N_("Overdue deferrals"),
+    "overdue_deferral_pct": N_("Overdue deferrals %"),
+    "mean_rating": N_("Mean rating"),
+    "first_mean_rating": N_("Mean first rating"),
+    "rated_by_applicant": N_("Rated by applicant"),
+    "rated_by_agent": N_("Rated by agent"),
+    "unrated": N_("Unrated"),
+    "hotline_feedback": N_("12345 feedback"),
+    "hotline_feedback_on_time_pct": N_("12345 feedback on time %"),
+    "period_from": N_("From"),
+    "period_to": N_("To"),
+    "id": N_("Agent id"),
+    "username": N_("Username"),
+    "on_time": N_("On time"),
+    "item": N_("Item"),
+}
+KIND_WORDS = {"service": N_("service"), "project_issue": N_("project"), "complaint": N_("complaint")}
+SOURCE_WORDS = {
+    "village": N_("village service point"),
+    "hall": N_("service hall window"),
+    "12345": N_("12345 hotline"),
+    "online": N_("online"),
+    "blocked": N_("hard-to-get-done report"),
+}
+LINE_WORDS = {"total": N_("total"), "own": N_("own"), "child": N_("child")}
+
+
+@cache
+def item_names() -> dict[str, str]:
+    """Item names from the catalogue (an item outside it shows by its code)."""
+    return {item.code: item.name for item in load_items()}
+
+
+def column_label(column: str) -> str:
+    """A column's heading in the current language."""
+    if column in LABELS:
+        return _(LABELS[column])
+    head, _sep, rest = column.partition("_")
+    if column.startswith("first_rating_"):
+        return _("First rating {n}").format(n=column.removeprefix("first_rating_"))
+    if head == "rating":
+        return _("Rating {n}").format(n=rest)
+    if head == "status":
+        return _("Status: {status}").format(status=status_label(rest))
+    if head == "kind":
+        return _("Kind: {kind}").format(kind=_(KIND_WORDS[rest]) if rest in KIND_WORDS else rest)
+    if head == "source":
+        return _("Source: {source}").format(source=_(SOURCE_WORDS[rest]) if rest in SOURCE_WORDS else rest)
+    if column.startswith("item:"):
+        code = column.removeprefix("item:")
+        return item_names().get(code, code)
+    return column
+
+
+def title_of(report: Report) -> str:
+    return _("{name} ({unit}) assisted-service report, {start} to {end}").format(
+        name=report.name, unit=report.unit, start=report.period_from, end=report.period_to
+    )
+
+
+def _line_word(line: str) -> str:
+    return _(LINE_WORDS[line]) if line in LINE_WORDS else line
+
+
+def _line_heads(report: Report) -> list[str]:
+    """A heading per line: the unit's name, its own line marked."""
+    return [f"{r.name}（{_line_word(r.line)}）" if r.line == "own" else r.name for r in report.lines]
+
 
 #: Columns printed as decimal strings; the workbook stores them as numbers.
 DECIMAL_COLUMNS = frozenset(c for c in COLUMNS if c.endswith(("_pct", "_h", "mean_rating")))
@@ -152,17 +248,20 @@ def to_csv(report: Report, out: IO[str]) -> None:
 
 def to_markdown(report: Report) -> str:
     out = io.StringIO()
-    out.write(f"# {report.name} ({report.unit}) {report.period_from} – {report.period_to}\n\n")
+    out.write(f"# {title_of(report)}\n\n")
     rows = flat_rows(report)
-    _md_table(out, list(COLUMNS), [[str(r[c]) for c in COLUMNS] for r in rows])
+    _md_table(out, [column_label(c) for c in COLUMNS], [[str(r[c]) for c in COLUMNS] for r in rows])
     items = items_of(report)
+    names = item_names()
     if items:
-        out.write("\n## Cases by item\n\n")
-        heads = [f"{r.unit}:{r.line}" if r.line == "own" else r.unit for r in report.lines]
-        _md_table(out, ["item", *heads], [[c, *(str(r[f"item:{c}"]) for r in rows)] for c in items])
+        out.write("\n## " + _("Cases by item") + "\n\n")
+        heads = _line_heads(report)
+        body = [[names.get(c, c), *(str(r[f"item:{c}"]) for r in rows)] for c in items]
+        _md_table(out, [column_label("item"), *heads], body)
     if report.agents:
-        out.write("\n## Agents\n\n")
-        _md_table(out, list(AGENT_COLUMNS), [[str(a[c]) for c in AGENT_COLUMNS] for a in agent_rows(report)])
+        out.write("\n## " + _("Agents") + "\n\n")
+        header = [column_label(c) for c in AGENT_COLUMNS]
+        _md_table(out, header, [[str(a[c]) for c in AGENT_COLUMNS] for a in agent_rows(report)])
     return out.getvalue()
 
 
@@ -179,19 +278,22 @@ def to_xlsx(report: Report, out: IO[bytes] | str) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
-    book.properties.title = f"{report.name} ({report.unit}) {report.period_from} – {report.period_to}"
+    book.properties.title = title_of(report)
     sheet = book.active
     assert sheet is not None
     sheet.title = "summary"
     rows = flat_rows(report)
     header = [*COLUMNS, "period_from", "period_to"]
-    sheet.append(header)
+    sheet.append([column_label(c) for c in header])
     for r in rows:
         sheet.append([_cell(r[c]) if c in DECIMAL_COLUMNS else r[c] for c in header])
+    _fit_widths(sheet)
+    sheet.freeze_panes = "D2"
     agents = book.create_sheet("agents")
-    agents.append(list(AGENT_COLUMNS))
+    agents.append([column_label(c) for c in AGENT_COLUMNS])
     for a in agent_rows(report):
         agents.append([_cell(a[c]) if c == "on_time_pct" else a[c] for c in AGENT_COLUMNS])
+    _fit_widths(agents)
     about = book.create_sheet("report")
     for key, value in (
         ("unit", report.unit),
@@ -202,10 +304,22 @@ def to_xlsx(report: Report, out: IO[bytes] | str) -> None:
     ):
         about.append([key, value])
     items = book.create_sheet("items")
-    items.append(["item", *(f"{r.unit}:{r.line}" if r.line == "own" else r.unit for r in report.lines)])
+    names = item_names()
+    items.append([column_label("item"), *_line_heads(report)])
     for code in items_of(report):
-        items.append([code, *(r[f"item:{code}"] for r in rows)])
+        items.append([names.get(code, code), *(r[f"item:{code}"] for r in rows)])
+    _fit_widths(items)
     book.save(out)
+
+
+def _fit_widths(sheet: Any) -> None:
+    """Columns as wide as their widest cell (CJK characters count twice), within reason."""
+    from openpyxl.utils import get_column_letter
+    from rich.cells import cell_len
+
+    for index, column in enumerate(sheet.iter_cols(values_only=True), start=1):
+        widest = max((cell_len(str(v)) for v in column if v is not None), default=4)
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 6), 40)
 
 
 def _cell(value: str) -> float | None:

@@ -19,7 +19,7 @@ from server import db
 from server.app import create_app
 from server.demo import seed_demo_cases
 from server.jobs.sweep import sweep
-from server.report_export import COLUMNS
+from server.report_export import COLUMNS, column_label
 from server.settings import Settings
 
 CITY, COUNTY = "640500", "640502"
@@ -51,7 +51,8 @@ def run(settings: Settings, *args: str) -> str:
 def md_rows(text: str) -> dict[str, dict[str, str]]:
     """The first table of the Markdown report, by unit code (``<code>:own`` for the own line)."""
     lines = [line for line in text.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    keys = {column_label(c): c for c in COLUMNS}  # the headings people read, back to column names
+    header = [keys.get(c.strip(), c.strip()) for c in lines[0].strip("|").split("|")]
     rows = {}
     for line in lines[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
@@ -95,7 +96,8 @@ def test_report_md_csv_xlsx_agree(settings: Settings, tmp_path: Path) -> None:
     out = tmp_path / "report.xlsx"
     run(settings, "--unit", CITY, *PERIOD, "--format", "xlsx", "--output", str(out))
     sheet = load_workbook(out)["summary"]
-    header = [c.value for c in sheet[1]]
+    keys = {column_label(c): c for c in COLUMNS}
+    header = [keys.get(str(c.value), c.value) for c in sheet[1]]
     book = {r[0]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert book[COUNTY]["cases"] == int(county["cases"])
     assert book[COUNTY]["on_time_pct"] == float(county["on_time_pct"])
