@@ -125,3 +125,12 @@ def correct_applicant(current: Mapping[str, Any], patch: Any) -> dict[str, Any]:
                 raise InvalidInput("applicant.correction_invalid", "a person has no credit code", field="applicant")
             out["credit_code"] = check_credit_code(value)
     return out
+
+
+def result_summary(result: Mapping[str, Any]) -> str:
+    """The result as one line: outcome; what was issued; how and when it reaches the applicant."""
+    delivery = DELIVERY_LABELS[Delivery(result["delivery"])] if result.get("delivery") else "送达方式未填"
+    parts = [str(result.get("outcome") or ""), f"出件：{result.get('issued') or '无'}", delivery]
+    if result.get("delivered_on"):
+        parts.append(f"送达日期 {result['delivered_on']}")
+    return "；".join(p for p in parts if p)

@@ -67,7 +67,8 @@ RETENTION = timedelta(days=30)
 MAX_ATTEMPTS = 5
 #: Rows per multi-row INSERT: far below SQLite's variable limit for our widest table.
 INSERT_CHUNK = 50
-EDITABLE = ("title", "description")
+#: Fields a device edits, merged field by field (latest clock wins); "applicant" is a correction.
+EDITABLE = ("title", "description", "applicant")
 
 
 # --- devices ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hierarchy.i18n import _
 from hierarchy.labels import action_label, status_label
 from hierarchy.machine import Action
 from hierarchy.problem_words import say
-from hierarchy.results import DELIVERY_LABELS, Delivery
+from hierarchy.results import Delivery, result_summary
 from sync.client import SyncClient
 from sync.receipt import receipt_pdf, receipt_text
 from sync.wire import Case
@@ -288,17 +288,8 @@ def _find(client: SyncClient, ident: str) -> Case:
 def show(client: SyncClient, ident: str) -> None:
     case = _find(client, ident)
     if case.result:
-        out.print(f"办理结果 {result_line(case.result)}")
+        out.print(f"办理结果 {result_summary(case.result)}")
     out.print_json(data=msgspec.to_builtins(case))
-
-
-def result_line(result: dict[str, Any]) -> str:
-    """The result as one line: outcome; what was issued; how and when it reaches the applicant."""
-    delivery = DELIVERY_LABELS.get(Delivery(result["delivery"])) if result.get("delivery") else "送达方式未填"
-    parts = [result.get("outcome") or "", f"出件：{result.get('issued') or '无'}", delivery]
-    if result.get("delivered_on"):
-        parts.append(f"送达日期 {result['delivered_on']}")
-    return "；".join(p for p in parts if p)
 
 
 @village.command(help=_("A case's history as the last sync brought it (works offline)."))
@@ -312,7 +303,7 @@ def history(client: SyncClient, ident: str) -> None:
         changes = ", ".join(f"{k}→{_short(v)}" for k, v in e.after.items() if k not in ("result",))
         note = e.reason or changes
         if e.after.get("result"):
-            note = f"{note}\n办理结果 {result_line(e.after['result'])}"
+            note = f"{note}\n办理结果 {result_summary(e.after['result'])}"
         who = f"#{e.actor_id}" if e.actor_id is not None else "申请人" if e.action == "confirm" else "系统"
         table.add_row(str(e.version), when, e.action, e.actor_unit or "", who, note)
     out.print(f"{case.ref or case.id} {case.title}")

@@ -120,6 +120,8 @@ class EditRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     title: Title | None = None
     description: Text | None = None
     materials: Materials | None = None
+    #: A correction of the applicant's name, phone, resident_id or credit_code.
+    applicant: dict[str, Any] | None = None
 
 
 class Case(msgspec.Struct, kw_only=True):

@@ -41,6 +41,7 @@ from console.screens.case_forms import MaterialsForm
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import N_, _
+from hierarchy.results import result_summary
 
 if TYPE_CHECKING:
     from console.base import ConsoleBase
@@ -274,6 +275,8 @@ def summary(
     if case.rating is not None:
         comment = f" “{case.rating_comment}”" if case.rating_comment else ""
         grid.add_row(_("Rating"), f"{case.rating} {RATING_LABELS.get(case.rating, '')}{comment}")
+    if case.result:
+        grid.add_row(_("Result"), result_summary(case.result))
     if case.review:
         review = case.review
         grid.add_row(

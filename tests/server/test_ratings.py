@@ -5,7 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from factories import Client, case_payload, headers, provide_all
+from litestar.testing import AsyncTestClient
+
+from server.app import create_app
+from server.settings import Settings
 
 CASES = "/api/v1/cases"
 RATINGS = "/api/v1/ratings"
@@ -112,3 +117,11 @@ async def test_bad_codes_and_early_use(client: Client) -> None:
     assert (r.status_code, r.json()["code"]) == (404, "rating.code_unknown")
     r = await client.post(RATINGS, json={"code": "no!", "rating": 5})
     assert (r.status_code, r.json()["code"]) == (422, "rating.code_invalid")
+
+
+async def test_the_public_endpoint_is_rate_limited(settings: Settings) -> None:
+    app = create_app(msgspec.structs.replace(settings, ratings_per_minute=3))
+    async with AsyncTestClient(app=app) as client:
+        answers = [(await client.post(RATINGS, json={"code": "0000000000", "rating": 5})) for _ in range(4)]
+    assert [r.status_code for r in answers] == [404, 404, 404, 429]
+    assert answers[-1].json()["code"] == "request.rate_limited"

@@ -96,3 +96,22 @@ async def test_the_towns_result_and_the_history_reach_the_village_device(setting
     page = pypdfium2.PdfDocument(pdf.read_bytes())[0]
     codes = [b.text for b in zxingcpp.read_barcodes(page.render(scale=3).to_pil())]
     assert len(codes) == 1 and codes[0].endswith(f"/api/v1/ratings/{case.rating_code}")
+
+
+async def test_a_correction_made_offline_reaches_the_server(settings: Settings, tmp_path: Path) -> None:
+    with live_server(settings) as url:
+        device = SyncClient.open(tmp_path / "v.sqlite", attempts=3, wait_initial=0.01, wait_max=0.05, timeout=5)
+        await device.init(url, f"a{VILLAGE}", "demo")
+        body = case_payload()
+        body.pop("id")
+        case = device.create(body)
+        await device.sync()
+        fixed = device.edit(case.id, applicant={"name": "马玉蓝", "phone": "0955-7012345"})
+        assert fixed.applicant["phone"] == "0955-7012345"
+        await device.sync()
+        me = login(url, f"a{VILLAGE}")
+        seen = httpx.get(f"{url}/api/v1/cases/{case.id}", headers=me).json()["applicant"]
+        assert (seen["name"], seen["phone"]) == ("马玉蓝", "0955-7012345"), [(c.code, c.message) for c in device.conflicts()]
+        history = httpx.get(f"{url}/api/v1/cases/{case.id}/history", headers=me).json()
+        assert history[-1]["before"]["applicant"]["name"] == "马玉兰"
+        await device.close()
