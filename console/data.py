@@ -129,6 +129,8 @@ class Item(msgspec.Struct, kw_only=True, frozen=True):
     promised_days: int = 0
     #: ``individual`` or ``enterprise``: whether the applicant is usually a person or a firm.
     lifecycle: str = ""
+    #: The checklist (一次性告知): code, name, deferrable, required.
+    materials: list[dict[str, Any]] = []
 
 
 class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):

@@ -269,6 +269,7 @@ class NewCaseForm(_CaseForm):
                     id="item",
                     compact=True,
                 )
+            yield Static("", id="checklist", classes="dialog-help")
             with Horizontal(classes="row"):
                 yield Label("Kind")
                 yield Select(
@@ -334,6 +335,8 @@ class NewCaseForm(_CaseForm):
     @on(Select.Changed, "#item")
     def item_changed(self, event: Select.Changed) -> None:
         item = self.app.items.get(str(event.value))
+        # 一次性告知: everything the applicant hands in for this item, at once.
+        self.query_one("#checklist", Static).update(checklist(item.materials) if item is not None else "")
         if item is not None and item.lifecycle:
             self.query_one("#type", Select).value = "firm" if item.lifecycle == "enterprise" else "person"
 
@@ -393,3 +396,9 @@ class NewCaseForm(_CaseForm):
             self.post_message(Refused(error))
             return
         self.post_message(Saved(case))
+
+
+def checklist(materials: list[dict[str, Any]]) -> str:
+    """The item's materials on one line (一次性告知); 容缺 marks those that may come later."""
+    names = [f"{m.get('name')}" + ("(容缺)" if m.get("deferrable") else "") for m in materials]
+    return "材料清单：" + "、".join(names) if names else ""

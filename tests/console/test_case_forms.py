@@ -208,6 +208,9 @@ async def test_new_case_for_a_firm_takes_its_credit_code(online: HttpDataClient,
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await sign_in(pilot, VILLAGER)
         form = await fill_new_case(pilot, "R06", "宁夏枸杞贸易有限公司", code.lower())
+        # The item's whole checklist is shown as soon as it is picked (一次性告知).
+        shown = str(form.query_one("#checklist", Static).render())
+        assert shown.startswith("材料清单：") and "(容缺)" in shown
         # An enterprise matter: the form asks for a firm's credit code, not a resident ID.
         assert "Credit code" in str(form.query_one("#ident-label", Static).render())
         await pilot.press("enter")
