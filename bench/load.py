@@ -86,7 +86,8 @@ async def prepare(url: str, count: int, now: datetime) -> list[tuple[str, str, s
                 version, change_seq, created_at, updated_at)
             SELECT gen_random_uuid(), 'LQ-' || a.id || '-' || k, 'service', 'N01-newborn-birth', '排队待签收',
                 '{"type": "person", "name": "马玉兰"}'::json, u.code, u.path, u.code, u.path, a.id, 'queued', 0,
-                $2, $2 + interval '7 days', 5, $2, json_build_array(a.id), 1, 0, $2, $2
+                $2::timestamptz, $2::timestamptz + interval '7 days', 5, $2::timestamptz, json_build_array(a.id), 1, 0,
+                $2::timestamptz, $2::timestamptz
             FROM agent a JOIN unit u ON u.code = a.unit_code CROSS JOIN generate_series(1, 2) AS k
             WHERE a.username = ANY($1::text[])
             """,
