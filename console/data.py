@@ -178,6 +178,8 @@ class UnitLoad(msgspec.Struct, kw_only=True, frozen=True):
     code: str
     name: str = ""
     level: str = ""
+    #: total (the whole subtree), own (the unit's own queue and agents) or child.
+    line: str = ""
     open: int = 0
     queued: int = 0
     in_progress: int = 0

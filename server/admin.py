@@ -15,11 +15,12 @@ from typing import Any
 
 import msgspec
 
+from hierarchy.cases import OPEN_VALUES
 from hierarchy.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from hierarchy.roles import Role, role_fits_level
 from hierarchy.tree import Level
 from server.security import check_password, hash_password_async
-from server.tables import AdminEvent, Agent, Token, Unit
+from server.tables import AdminEvent, Agent, Case, Token, Unit
 from sync import wire
 
 MIN_PASSWORD = 8
@@ -126,7 +127,10 @@ async def set_active(by: By, username: str, active: bool) -> wire.AgentOut:
         # A disabled agent's tokens stop working at once, not when they expire.
         await Token.update({Token.revoked: True}).where(Token.agent_id == row["id"]).run()
     await audit(by, "agent.enable" if active else "agent.disable", username)
-    return msgspec.convert({**row, "active": active}, wire.AgentOut)
+    stranded = 0
+    if not active:  # what the dispatcher is offered to plan away
+        stranded = await Case.count().where((Case.assignee_id == row["id"]) & Case.status.is_in(list(OPEN_VALUES)))
+    return msgspec.convert({**row, "active": active, "stranded_cases": stranded}, wire.AgentOut)
 
 
 async def change_own_password(agent_id: int, current: str, new: str, keep_token: str) -> None:

@@ -219,6 +219,9 @@ class AgentOut(msgspec.Struct, kw_only=True):
     unit_code: str
     role: str
     active: bool = True
+    #: On disabling: the open cases still assigned to the agent, now stranded. Plan them
+    #: away with ``POST /api/v1/workload/plans {"unit": …, "agent": username}``.
+    stranded_cases: int = 0
 
 
 class AgentCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -125,7 +125,7 @@ class DashboardScreen(ConsoleScreen):
         units.clear()
         units.add_rows(
             (
-                Text(_("{name} (all)").format(name=u.name), style="bold") if u.code == w.unit else f"  {u.name}",
+                unit_label(u, w.unit),
                 str(u.open),
                 str(u.queued),
                 str(u.in_progress),
@@ -292,3 +292,12 @@ class PlanScreen(ModalScreen[bool]):
             ),
             confirmed,
         )
+
+
+def unit_label(u: UnitLoad, top: str) -> Text | str:
+    """The subtree total in bold, the unit's own line (its own queue and agents) apart."""
+    if u.code != top:
+        return f"  {u.name}"
+    if u.line == "own":
+        return Text(_("{name} (own)").format(name=u.name))
+    return Text(_("{name} (all)").format(name=u.name), style="bold")

@@ -78,6 +78,7 @@ async def check(client: Client) -> None:
     admin = await headers(client, "admin")
     r = await client.post(f"/api/v1/agents/{GONE}/disable", headers=admin)
     assert r.status_code == 200, r.text
+    assert r.json()["stranded_cases"] == 6  # offered to plan them away
     lead = await headers(client, f"lead{COUNTY}")
 
     r = await client.get("/api/v1/workload", params={"unit": COUNTY}, headers=lead)
