@@ -43,7 +43,7 @@ from server.blobs import verified_args
 from server.db import Database
 from server.queries import contains, under
 from server.tables import Case, CaseEvent, CaseHolder, Counter, Item, Unit
-from sync import wire
+from sync import hlc, wire
 
 MAX_ATTEMPTS = 8
 REF_PREFIX = "ZW"
@@ -444,6 +444,8 @@ async def perform(
             )
         state = to_state(row)
         decision = decide(state, actor, action, args, now, target_unit=target_unit, target_agent=target_agent)
+        if action is Action.UPDATE:
+            stamp_fields(row, decision, args, now)
         if await write_decision(engine, row, actor, decision, now):
             fresh = await fetch_row(row["id"])
             assert fresh is not None
@@ -453,6 +455,18 @@ async def perform(
         # Someone else wrote first: decide again on the new state (a losing claim now
         # sees an assignee and answers case.already_claimed).
     raise Conflict("case.busy", "the case is changing too fast; try again", retry_after=1)
+
+
+def stamp_fields(row: Mapping[str, Any], decision: Decision, args: Mapping[str, Any], now: datetime) -> None:
+    """Stamp an online field edit with the server's hybrid logical clock, after every
+    stamp the case's fields carry, so a synced edit made before it loses (last writer
+    wins across online and offline writers)."""
+    flags = dict(row.get("flags") or {})
+    clocks: dict[str, str] = dict(flags.get("hlc") or {})
+    names: list[str] = [n for n in ("title", "description") if n in decision.changes]
+    names += [f"materials.{m.get('code')}" for m in args.get("materials") or [] if isinstance(m, Mapping)]
+    stamp = hlc.later_than(clocks.values(), int(now.timestamp() * 1000), "server")
+    decision.changes["flags"] = {**flags, "hlc": {**clocks, **dict.fromkeys(names, stamp)}}
 
 
 async def write_decision(
@@ -475,8 +489,9 @@ async def write_decision(
 
     columns = to_columns(decision.changes)
     columns["updated_at"] = utc(now)
-    before = {k: _json_ready(row.get(k)) for k in decision.changes if k in row and k != "version"}
-    after = {k: _json_ready(v) for k, v in to_columns(decision.changes).items() if k != "version"}
+    # The history shows what people changed, not the sync clocks kept in flags.
+    before = {k: _json_ready(row.get(k)) for k in decision.changes if k in row and k not in ("version", "flags")}
+    after = {k: _json_ready(v) for k, v in to_columns(decision.changes).items() if k not in ("version", "flags")}
     # Lock order, the same for every writer: the case row first, the change counter last
     # (held only until the commit, which keeps change_seq in commit order for pulls).
     async with db.transaction(engine):

@@ -305,10 +305,11 @@ def _ledger(op: Operation, result: str, code: str, message: str, now: datetime) 
         client_id=op.client_id,
         seq=op.seq,
         case_id=op.case_id,
-        kind=op.kind[:24],
+        # The ledger keeps any operation, whatever it carries (PostgreSQL text holds no NUL).
+        kind=op.kind[:24].replace("\x00", "?"),
         result=result,
         code=code,
-        message=message[:500],
+        message=message[:500].replace("\x00", "?"),
         at=utc(now),
     )
 
@@ -349,7 +350,7 @@ async def _apply_op(work: _Work, op: Operation) -> int:
     The operation's own content is checked first (``sync.op_invalid``); then a case the
     actor may not see answers exactly as one that does not exist.
     """
-    _no_nul(op.args)
+    _no_nul([op.kind, op.hlc, op.args])
     if op.kind == "create":
         return await _apply_create(work, op)
     edit: wire.EditRequest | None = None

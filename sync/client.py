@@ -503,17 +503,21 @@ class SyncClient:
             by_op = {str(o.op_id): o for o in ops}
             refused = set(self.replica.rejected_cases(include_dismissed=True))
             with self.replica.tx() as c:
+                accepted: set[str] = set()  # cases whose create this batch applied
                 for r in answer.results:
                     op = by_op.get(str(r.op_id))
                     rejected = r.result == "rejected" or (r.result == "duplicate" and r.original == "rejected")
                     report.applied += r.result == "applied"
                     report.duplicates += r.result == "duplicate"
+                    if op is not None and op.kind == "create" and not rejected:
+                        accepted.add(str(op.case_id))
                     if rejected and op is not None:
                         report.rejected += 1
                         case_id = str(op.case_id)
                         if case_id in refused:
                             continue  # its create was refused: that one conflict says it all
-                        if op.kind == "create" and self.replica.server_case(case_id) is None:
+                        born_here = case_id not in accepted and self.replica.server_case(case_id) is None
+                        if op.kind == "create" and born_here:
                             self.replica.reject_create(c, case_id, r.code)
                             refused.add(case_id)
                         report.conflicts += 1

@@ -8,7 +8,7 @@ uses them as a cursor.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 #: Stamps further ahead of the server's clock than this are pulled back to it.
@@ -64,4 +64,18 @@ def bounded(stamp: str, server_ms: int) -> str:
         return format_stamp(0, 0, "invalid")
     if wall > server_ms + MAX_SKEW_MS:
         wall = server_ms + MAX_SKEW_MS
+    return format_stamp(wall, counter, node)
+
+
+def later_than(stamps: Iterable[str], wall_ms: int, node: str) -> str:
+    """A stamp for an event at ``wall_ms`` that orders after every stamp in ``stamps``
+    (the server stamping an online edit after the edits it has recorded)."""
+    wall, counter = wall_ms, 0
+    for stamp in stamps:
+        try:
+            w, c, _ = parse_stamp(stamp)
+        except ValueError:
+            continue
+        if (w, c) >= (wall, counter):
+            wall, counter = w, c + 1
     return format_stamp(wall, counter, node)

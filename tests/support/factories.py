@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,10 +12,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from hierarchy.validation import make_credit_code, make_resident_id
+from sync.client import SyncClient
+from sync.replica import Replica
+from sync.transport import Transport
 
 Client = AsyncTestClient[Litestar]
 _serial = itertools.count(1)
 ITEM = "N01-newborn-birth"
+#: The test client's base URL.
+IN_PROCESS = "http://testserver.local"
 
 
 def resident_id(n: int | None = None) -> str:
@@ -96,3 +102,13 @@ def assert_problem(r: httpx.Response, status: Status, code: str | None = None, w
     if code is not None:
         assert body["code"] == code, (why, body)
     return dict(body)
+
+
+async def in_process_device(client: Client, replica: Path, user: str) -> SyncClient:
+    """A device whose HTTP client is the test client: its requests reach the app in-process.
+
+    One attempt per call, so a 5xx surfaces at once instead of being retried.
+    """
+    device = SyncClient(Replica(replica), Transport(IN_PROCESS, client=client, attempts=1))
+    await device.init(IN_PROCESS, user, "demo", "村部平板")
+    return device

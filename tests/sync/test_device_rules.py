@@ -8,24 +8,18 @@ from typing import Any
 
 import msgspec
 import pytest
-from factories import Client, case_payload, headers
+from factories import Client, case_payload, headers, in_process_device
 
 from hierarchy.errors import DaibanError
 from sync.client import SyncClient
-from sync.replica import Replica
-from sync.transport import Transport
 
 VILLAGE = "640502100002"
 TOWN = "640502100"
 COUNTY = "640502"
-BASE = "http://testserver.local"
 
 
 async def device(client: Client, tmp_path: Path, user: str = f"a{VILLAGE}") -> SyncClient:
-    # The test client is the device's HTTP client: requests go to the app in-process.
-    d = SyncClient(Replica(tmp_path / f"{user}.sqlite"), Transport(BASE, client=client, attempts=1))
-    await d.init(BASE, user, "demo", "村部平板")
-    return d
+    return await in_process_device(client, tmp_path / f"{user}.sqlite", user)
 
 
 def new_body(**over: Any) -> dict[str, Any]:
