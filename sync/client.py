@@ -362,7 +362,7 @@ class SyncClient:
         try:
             create = msgspec.convert(body, CaseCreate)
         except msgspec.ValidationError as exc:
-            raise SyncError("case.invalid", f"the new case does not fit: {exc}", status=422) from None
+            raise _invalid(exc) from None
         item = next((i for i in self.items() if i["code"] == create.item_code), None)
         # The server's own checks, here, before anything is queued.
         applicant = intake.check_applicant(msgspec.to_builtins(create.applicant))
@@ -631,6 +631,17 @@ class SyncClient:
         path = self.replica.get("unit_path") or "/"
         city = path.strip("/").split("/")[0]
         return city, f"/{city}/"
+
+
+def _invalid(exc: msgspec.ValidationError) -> SyncError:
+    """A decoding error as the field's own code: ``… - at `$.applicant.phone` `` becomes
+    ``applicant.phone_invalid``, ``$.title`` becomes ``case.title_invalid``."""
+    path = str(exc).rpartition("at `$")[2].rstrip("`").lstrip(".")
+    parts = [p for p in path.split(".") if p and not p.startswith("[")]
+    if not parts:
+        return SyncError("case.invalid", f"the new case does not fit: {exc}", status=422)
+    scope = parts[0] if len(parts) > 1 else "case"
+    return SyncError(f"{scope}.{parts[-1]}_invalid", str(exc), status=422, field=".".join(parts))
 
 
 __all__ = ["ClientStatus", "SyncClient", "SyncReport", "case_after", "state_of"]

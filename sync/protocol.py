@@ -9,11 +9,11 @@ newer server.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from sync.wire import Case, CaseEvent, Code, Int64, PersonName
+from sync.wire import Case, CaseEvent, Int64, PersonName
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
@@ -23,17 +23,22 @@ OpKind = str
 Result = Literal["applied", "duplicate", "rejected"]
 
 
+Bounded = Annotated[str, msgspec.Meta(max_length=200)]
+
+
 class Operation(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     op_id: uuid.UUID
     client_id: uuid.UUID
     seq: Int64
     case_id: uuid.UUID
-    kind: Code
+    #: Bounded here, checked per operation on the server: a kind or clock no device would
+    #: send (control characters, an unknown kind) is that operation's ``sync.op_invalid``.
+    kind: Bounded
     #: Decoded per operation on the server (``sync.op_invalid`` when they do not fit the
     #: kind), so one bad operation is rejected alone instead of failing its batch.
     args: Any = {}
     #: Hybrid logical clock of the device when the operation was made ("ms:counter:node").
-    hlc: Code = ""
+    hlc: Bounded = ""
 
 
 class PushRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
