@@ -21,6 +21,7 @@ from server.input_guard import InputGuard
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint, throttled
 from server.observe import ObserveMiddleware
+from server.openapi import CompleteJsonPlugin
 from server.problems import EXCEPTION_HANDLERS
 from server.routes.agents import AgentController
 from server.routes.attachments import AttachmentController
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             description="The 1+5+N 帮办代办 network: cases, offline sync, workload and reports.",
             path="/schema",
             # Served with its assets by the app: the docs page works with no internet.
-            render_plugins=[docs_plugin()],
+            render_plugins=[docs_plugin(), CompleteJsonPlugin()],
         ),
         debug=False,
     )

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
+from litestar import Request
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
+
+from server.openapi import completed
 
 ASSETS = "/schema/assets"
 
@@ -22,8 +26,15 @@ def assets_dir() -> Path:
     return Path(str(files("swagger_ui") / "static"))
 
 
+class CompleteSwaggerPlugin(SwaggerRenderPlugin):
+    """Swagger UI over the completed document (see :mod:`server.openapi`)."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, completed(openapi_schema))
+
+
 def docs_plugin() -> SwaggerRenderPlugin:
-    return SwaggerRenderPlugin(
+    return CompleteSwaggerPlugin(
         js_url=f"{ASSETS}/swagger-ui-bundle.js",
         css_url=f"{ASSETS}/swagger-ui.css",
         standalone_preset_js_url=f"{ASSETS}/swagger-ui-standalone-preset.js",
