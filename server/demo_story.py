@@ -17,7 +17,9 @@ import msgspec
 
 from hierarchy.calendar import TZ, add_working_days, is_working_day, local_date
 from hierarchy.cases import Actor, CaseKind, CaseState, system_actor
+from hierarchy.errors import Forbidden
 from hierarchy.machine import Action, UnitRef, apply, decide
+from hierarchy.ratings import check_agent_may_rate
 from hierarchy.tree import Level
 from server.cases import to_columns, to_state, utc
 
@@ -221,22 +223,26 @@ class Story:
         ]
         if pending and not self.act(holder, Action.UPDATE, materials=pending):
             return
-        self.act(holder, Action.RESOLVE, note=rng.choice(RESOLVE_NOTES))
+        delivery = rng.choice(["window", "village_point", "post", "e_licence"])
+        self.act(holder, Action.RESOLVE, note=rng.choice(RESOLVE_NOTES), delivery=delivery)
 
     def rate(self, creator: Actor, rating: int, comment: str) -> bool:
         """The applicant's rating: with the receipt's code (about half of them, and always
-        when the creator handled the case), else recorded by the creator on their behalf."""
-        by_code = self.values.get("rating_code_used_at") is None and (
-            creator.id == self.state.assignee_id or self.rng.random() < 0.5
-        )
-        if by_code:
+        when the creator may not record it), else recorded by the creator on their behalf."""
+        try:
+            check_agent_may_rate(self.state, creator)
+            creator_may = True
+        except Forbidden:
+            creator_may = False
+        unused = self.values.get("rating_code_used_at") is None
+        if unused and (not creator_may or self.rng.random() < 0.5):
             applicant = system_actor(self.state.origin_unit, self.state.origin_path)
             if not self.act(applicant, Action.CONFIRM, rating=rating, comment=comment):
                 return False
             self.values["rating_code_used_at"] = utc(self.t)
             return True
-        if creator.id == self.state.assignee_id:
-            return False  # the code is spent and nobody else may rate: left unrated
+        if not creator_may:
+            return False  # the code is spent and nobody else may rate: left to close unrated
         return self.act(creator, Action.CONFIRM, rating=rating, comment=comment)
 
     def holder(self) -> Actor:
