@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import httpx
@@ -219,8 +219,16 @@ def case_body(n: int) -> dict[str, Any]:
 class Client:
     """One signed-in agent with one device: creates online, pushes from its outbox, reads."""
 
-    def __init__(self, http: httpx.AsyncClient, username: str, tally: Tally, rng: random.Random) -> None:
+    #: Share of each kind of request (the cluster test's mix; the national bench pulls more).
+    MIX: ClassVar[dict[str, float]] = {"create": 0.2, "push": 0.3, "read": 0.5}
+
+    def __init__(
+        self, http: httpx.AsyncClient, username: str, tally: Tally, rng: random.Random,
+        mix: dict[str, float] | None = None,
+    ) -> None:  # fmt: skip
         self.http, self.username, self.tally, self.rng = http, username, tally, rng
+        self.mix = mix or self.MIX
+        self.cursor = 0
         self.auth: dict[str, str] = {}
         self.client_id = ""
         self.seq = 0
@@ -300,22 +308,32 @@ class Client:
         if r is not None:
             assert r.status_code == 200, r.text
 
+    async def pull(self) -> None:
+        """One page of the device's sync pull from its cursor (as a device does on a signal)."""
+        params = {"client_id": self.client_id, "cursor": self.cursor, "limit": 100}
+        r = await self.call("GET", "/api/v1/sync/pull", params=params)
+        if r is not None:
+            assert r.status_code == 200, r.text
+            self.cursor = r.json()["cursor"]
+
     async def run_until(self, deadline: float) -> None:
+        kinds, weights = list(self.mix), list(self.mix.values())
+        actions = {"create": self.create_online, "push": self.push, "read": self.read, "pull": self.pull}
         while time.monotonic() < deadline:
-            roll = self.rng.random()
-            kind = "create" if roll < 0.2 else "push" if roll < 0.5 else "read"
+            kind = self.rng.choices(kinds, weights)[0]
             self.tally.by_kind[kind] = self.tally.by_kind.get(kind, 0) + 1
-            await getattr(self, {"create": "create_online", "push": "push", "read": "read"}[kind])()
+            await actions[kind]()
 
 
 async def run_load(
-    base: str, usernames: list[str], seconds: float, tally: Tally, seed: int = 17, started: asyncio.Event | None = None
-) -> None:
+    base: str, usernames: list[str], seconds: float, tally: Tally, seed: int = 17, started: asyncio.Event | None = None,
+    mix: dict[str, float] | None = None,
+) -> None:  # fmt: skip
     """Every username is one client, all at once, for ``seconds`` (counted from when all are
     signed in, which sets ``started``); then each flushes its outbox."""
     limits = httpx.Limits(max_connections=len(usernames) * 2, max_keepalive_connections=len(usernames) * 2)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
-        clients = [Client(http, name, tally, random.Random(seed + i)) for i, name in enumerate(usernames)]
+        clients = [Client(http, name, tally, random.Random(seed + i), mix) for i, name in enumerate(usernames)]
         await asyncio.gather(*(c.sign_in() for c in clients))
         if started is not None:
             started.set()
