@@ -112,8 +112,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
 
 def tracing(settings: Settings) -> list[Any]:
-    """OpenTelemetry's plugin when an OTLP endpoint is set (``daiban[otel]``); otherwise
-    nothing, and nothing of OpenTelemetry is imported."""
+    """OpenTelemetry's plugin when an OTLP endpoint is set (``daiban[otel]``); otherwise no
+    tracer, exporter or middleware (``daiban[server]`` alone does not install OpenTelemetry)."""
     if not settings.otel_endpoint:
         return []
     from server.tracing import otel_plugin

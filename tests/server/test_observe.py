@@ -180,3 +180,33 @@ async def test_throttled_sign_ins_are_counted(client: Client) -> None:
     ]
     assert statuses.count(429) >= 1
     assert hits((await client.get("/metrics")).text) - before == statuses.count(429)
+
+
+async def test_a_job_logs_its_work_and_stays_quiet_when_idle(settings: Settings) -> None:
+    from server.jobs.observed import observed
+
+    async def sla_sweep(ctx: dict[str, Any], found: int) -> dict[str, int]:
+        return {"scanned": 40, "overdue": found}
+
+    async def broken(ctx: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    logs.configure(settings)  # as the worker does when it starts
+    handler = Lines(settings)
+    log = logging.getLogger("daiban.jobs")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        await observed(sla_sweep)({}, 0)  # nothing due: nothing at info level
+        assert handler.lines == []
+        await observed(sla_sweep)({}, 2)
+        with pytest.raises(RuntimeError):
+            await observed(broken)({})
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(logging.NOTSET)
+    [done] = handler.events("job.done")
+    assert (done["job"], done["outcome"], done["overdue"], done["scanned"]) == ("sla_sweep", "ok", 2, 40)
+    assert done["ms"] >= 0
+    [failed] = handler.events("job.failed")
+    assert (failed["job"], failed["error"], failed["level"]) == ("broken", "RuntimeError", "error")
