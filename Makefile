@@ -48,7 +48,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/signin.py
 	$(BIN)/python bench/cluster.py
-	$(BIN)/python bench/national.py
 
 ## make deploy-tools: HAProxy, docker-compose and wrk from Debian's packages (as root), for the
 ## deploy/ checks, the loopback cluster test and bench/cluster.py; without them those tests skip (not under CI).
