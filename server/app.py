@@ -11,6 +11,7 @@ from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.stores.base import Store
 
 from server import calendar_store, db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
@@ -103,12 +104,23 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
             render_plugins=[docs_plugin(), CompleteJsonPlugin()],
         ),
         debug=False,
+        stores=rating_stores(settings),
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.store = open_store(settings)
     app.state.clock = clock or (lambda: datetime.now(UTC))
     return app
+
+
+def rating_stores(settings: Settings) -> dict[str, Store]:
+    """The rating endpoint's rate-limit counts: in Redis when it is configured, so every API
+    process counts together; otherwise in this process's memory (Litestar's default)."""
+    if not settings.redis_url:
+        return {}
+    from litestar.stores.redis import RedisStore
+
+    return {"ratings": RedisStore.with_client(url=settings.redis_url, namespace="daiban:ratings")}
 
 
 def tracing(settings: Settings) -> list[Any]:

@@ -12,7 +12,8 @@ from server.ratings import RatingCase, RatingIn
 
 
 def rate_limit(per_minute: int) -> RateLimitConfig:
-    """Per client address, in the app's ``ratings`` store (in memory per API process)."""
+    """Per client address, in the app's ``ratings`` store (Redis when configured, so API
+    processes count together; else each process's memory)."""
     return RateLimitConfig(rate_limit=("minute", per_minute), store="ratings")
 
 

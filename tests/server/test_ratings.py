@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
 import msgspec
+import pytest
 from factories import Client, case_payload, headers, provide_all
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from server.app import create_app
 from server.settings import Settings
@@ -125,3 +128,19 @@ async def test_the_public_endpoint_is_rate_limited(settings: Settings) -> None:
         answers = [(await client.post(RATINGS, json={"code": "0000000000", "rating": 5})) for _ in range(4)]
     assert [r.status_code for r in answers] == [404, 404, 404, 429]
     assert answers[-1].json()["code"] == "request.rate_limited"
+
+
+@pytest.mark.redis
+async def test_the_limit_is_shared_through_redis_by_every_api_process(settings: Settings) -> None:
+    url = os.environ.get("DAIBAN_TEST_REDIS", "redis://127.0.0.1:6379/5")
+    shared = msgspec.structs.replace(settings, ratings_per_minute=3, redis_url=url)
+    redis = Redis.from_url(url)
+    await redis.flushdb()
+    await redis.aclose()
+    statuses = []
+    for _ in range(2):  # two API processes behind one address
+        async with AsyncTestClient(app=create_app(shared)) as client:
+            for _ in range(2):
+                r = await client.post(RATINGS, json={"code": "0000000000", "rating": 5})
+                statuses.append(r.status_code)
+    assert statuses == [404, 404, 404, 429]
