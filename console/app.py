@@ -21,7 +21,6 @@ from console.screens.case_actions import CaseActions
 from console.screens.conflicts import ConflictsScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import DetailScreen
-from console.screens.help import HelpScreen
 from console.screens.main import START_FILTER, MainScreen
 from console.screens.signin import SignInScreen
 from hierarchy.errors import DaibanError
@@ -108,6 +107,9 @@ class DaibanConsole(ConsoleBase):
     # --- screens ------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        # Loaded when first asked for: its Markdown widget would cost every start-up.
+        from console.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             actions = self.screen.allowed_specs() if isinstance(self.screen, CaseActions) else None
             self.push_screen(HelpScreen(actions))

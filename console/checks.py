@@ -12,8 +12,7 @@ from typing import Any
 from hierarchy.errors import InvalidInput
 from hierarchy.machine import merge_materials
 from hierarchy.validation import check_credit_code, check_mobile, check_resident_id
-from sync.client import state_of
-from sync.wire import Case
+from sync.wire import Case, state_of
 
 
 def check_new_case(body: Mapping[str, Any], items: Mapping[str, object]) -> dict[str, Any]:

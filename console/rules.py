@@ -10,7 +10,7 @@ from console.data import AgentOut, Case, CaseRow, Unit
 from hierarchy.cases import Actor, CaseKind, CaseState, Status
 from hierarchy.roles import Role
 from hierarchy.tree import Level
-from sync.client import state_of
+from sync.wire import state_of
 
 #: Division codes by length: 6 digits a city or county, 9 a town, 12 a village.
 _LEVEL_BY_LENGTH = {9: Level.TOWN, 12: Level.VILLAGE}

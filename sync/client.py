@@ -26,7 +26,7 @@ from hierarchy.items import cross_county_owner
 from hierarchy.machine import Action, Decision, UnitRef, apply, decide
 from hierarchy.ratings import new_rating_code
 from hierarchy.roles import Role
-from hierarchy.sla import SlaEvent, compute_sla
+from hierarchy.sla import compute_sla
 from hierarchy.tree import Level
 from hierarchy.validation import check_phone
 from sync.files import Files
@@ -35,7 +35,7 @@ from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksu
 from sync.receipt import Receipt, receipt_of
 from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
 from sync.transport import SyncError, Transport
-from sync.wire import Case, CaseCreate, CaseEvent
+from sync.wire import Case, CaseCreate, CaseEvent, state_of
 
 PUSH_BATCH = 200
 T = TypeVar("T")
@@ -66,25 +66,6 @@ class SyncReport:
     checksum_ok: bool | None = None
     repaired: bool = False
     uploaded: int = 0
-
-
-def state_of(case: Case) -> CaseState:
-    """The rules' view of a replica case."""
-    return CaseState(
-        id=str(case.id), kind=case.kind, item_code=case.item_code, status=case.status,
-        origin_unit=case.origin_unit, origin_path=case.origin_path, owner_unit=case.owner_unit,
-        owner_path=case.owner_path, created_by=case.created_by or 0,
-        accepted_at=case.accepted_at or datetime.now(UTC), due_at=case.due_at or datetime.now(UTC),
-        promised_days=case.promised_days, open_weekends=case.open_weekends, assignee_id=case.assignee_id,
-        holders=tuple(case.holders), version=case.version, priority=case.priority,
-        materials=tuple(case.materials), sla_events=tuple(msgspec.convert(case.sla_events, list[SlaEvent])),
-        extension=case.extension, last_from_unit=case.last_from_unit, last_from_path=case.last_from_path,
-        queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
-        rating_source=case.rating_source, result=case.result, applicant=case.applicant, review=case.review,
-        escalations=case.escalations, returns=case.returns, reopens=case.reopens,
-        title=case.title, description=case.description, attachments=tuple(case.attachments),
-        source=case.source, feedback=case.feedback,
-    )  # fmt: skip
 
 
 #: Fields the rules change that the wire case carries too.

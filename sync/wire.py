@@ -7,14 +7,15 @@ every field a default, so an old phone survives a newer server.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from hierarchy.cases import CaseKind, Group, ServiceMode, Source, Status
+from hierarchy.cases import CaseKind, CaseState, Group, ServiceMode, Source, Status
 from hierarchy.machine import MAX_TEXT, MAX_TITLE
 from hierarchy.roles import Role
+from hierarchy.sla import SlaEvent
 
 #: No control characters but tab and line breaks (NUL cannot be stored by PostgreSQL).
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -266,3 +267,22 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     agent: AgentOut | None = None
     #: The password was set by an admin: change it (POST /api/v1/auth/password) before anything else.
     must_change_password: bool = False
+
+
+def state_of(case: Case) -> CaseState:
+    """The rules' view of a case as the wire carries it (the device and the console ask the rules with it)."""
+    return CaseState(
+        id=str(case.id), kind=case.kind, item_code=case.item_code, status=case.status,
+        origin_unit=case.origin_unit, origin_path=case.origin_path, owner_unit=case.owner_unit,
+        owner_path=case.owner_path, created_by=case.created_by or 0,
+        accepted_at=case.accepted_at or datetime.now(UTC), due_at=case.due_at or datetime.now(UTC),
+        promised_days=case.promised_days, open_weekends=case.open_weekends, assignee_id=case.assignee_id,
+        holders=tuple(case.holders), version=case.version, priority=case.priority,
+        materials=tuple(case.materials), sla_events=tuple(msgspec.convert(case.sla_events, list[SlaEvent])),
+        extension=case.extension, last_from_unit=case.last_from_unit, last_from_path=case.last_from_path,
+        queued_at=case.queued_at, resolved_at=case.resolved_at, closed_at=case.closed_at, rating=case.rating,
+        rating_source=case.rating_source, result=case.result, applicant=case.applicant, review=case.review,
+        escalations=case.escalations, returns=case.returns, reopens=case.reopens,
+        title=case.title, description=case.description, attachments=tuple(case.attachments),
+        source=case.source, feedback=case.feedback,
+    )  # fmt: skip
