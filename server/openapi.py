@@ -3,12 +3,14 @@
 Litestar describes routes, parameters and bodies; :func:`complete` adds what it cannot
 know: the bearer scheme and which operations need it, every error answer as RFC 9457
 problem details (the shape :mod:`server.problems` sends, with the codes each status
-carries), and the push body that the sync route reads itself (JSON or MessagePack).
+carries), the push body that the sync route reads itself (JSON or MessagePack), and one
+path per case action with the arguments that action takes.
 It runs once, when a render plugin first serves the document.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -16,6 +18,7 @@ import msgspec
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from hierarchy.machine import Action
 from server.auth import PUBLIC_PATHS
 from sync.protocol import MSGPACK, PushRequest
 
@@ -73,6 +76,69 @@ def _public(path: str) -> bool:
     return any(re.match(pattern, path) for pattern in PUBLIC_PATHS) or path in ("/metrics",)
 
 
+_ACT = "/api/v1/cases/{case_id}/{action}"
+#: Each case action's arguments: (required, optional); ``expected_version`` is always optional.
+ACTION_ARGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "claim": ((), ()),
+    "release": ((), ("reason",)),
+    "escalate": (("reason",), ()),
+    "return": (("reason",), ()),
+    "dispatch": (("unit",), ("reason", "note")),
+    "handover": (("note",), ("unit", "agent")),
+    "wait": (("reason",), ()),
+    "resume": ((), ()),
+    "extend": (("reason", "days"), ()),
+    "approve-extension": ((), ("approve",)),
+    "resolve": (("note",), ("uphold", "issued", "delivery", "delivered_on")),
+    "confirm": (("rating",), ("comment",)),
+    "reopen": (("reason",), ()),
+    "cancel": (("reason",), ()),
+    "update": ((), ("title", "description", "materials", "applicant")),
+    "attach": (("sha256",), ("material", "name", "media_type", "size", "provided")),
+    "detach": (("sha256",), ()),
+    "feedback": (("note",), ()),
+    "close-unrated": ((), ("days",)),
+}
+
+
+def _camel(action: str) -> str:
+    head, *rest = action.split("-")
+    return head + "".join(word.title() for word in rest)
+
+
+def _split_actions(document: dict[str, Any]) -> None:
+    """One path per case action, each with the arguments it takes (the route is one)."""
+    paths = document.get("paths", {})
+    item = paths.get(_ACT)
+    if item is None or "post" not in item:
+        return
+    generic = item["post"]
+    schemas = document["components"]["schemas"]
+    fields = schemas.get("ActionRequest", {}).get("properties", {})
+    for action in (a.value for a in Action):
+        # An action not listed here yet takes any of the arguments, none required.
+        required, optional = ACTION_ARGS.get(action, ((), tuple(fields)))
+        name = f"{_camel(action)[0].upper()}{_camel(action)[1:]}Args"
+        names = [f for f in (*required, *optional, "expected_version") if f in fields]
+        schemas[name] = {
+            "type": "object",
+            "properties": {f: fields[f] for f in names},
+            "required": [f for f in required if f in fields],
+            "additionalProperties": False,
+            "description": f"Arguments of {action}.",
+        }
+        op = copy.deepcopy(generic)
+        op["operationId"] = f"{_camel(action)}Case"
+        op["summary"] = f"{action} a case"
+        op["parameters"] = [p for p in op.get("parameters", []) if p.get("name") != "action"]
+        op["requestBody"] = {
+            "required": bool(required),
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+        }
+        paths[_ACT.replace("{action}", action)] = {"post": op}
+    del paths[_ACT]
+
+
 def complete(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` (Litestar's OpenAPI as a dict) with the additions above, in place."""
     components = document.setdefault("components", {})
@@ -86,6 +152,7 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
     _, push_components = msgspec.json.schema_components([PushRequest], ref_template="#/components/schemas/{name}")
     for name, schema in push_components.items():
         schemas.setdefault(name, schema)
+    _split_actions(document)
     for path, item in document.get("paths", {}).items():
         for method, op in item.items():
             if method not in ("get", "head", "options", "post", "put", "patch", "delete"):

@@ -38,3 +38,11 @@ async def test_document_is_complete(client: Client) -> None:
     assert {"401", "429"} <= set(token["responses"])
     agent = doc["components"]["schemas"]["AgentCreate"]["properties"]
     assert agent["username"]["maxLength"] == 64
+    assert "/api/v1/cases/{case_id}/{action}" not in doc["paths"]
+    escalate = doc["paths"]["/api/v1/cases/{case_id}/escalate"]["post"]
+    assert escalate["operationId"] == "escalateCase"
+    args = doc["components"]["schemas"]["EscalateArgs"]
+    assert args["required"] == ["reason"] and set(args["properties"]) == {"reason", "expected_version"}
+    approve = doc["paths"]["/api/v1/cases/{case_id}/approve-extension"]["post"]
+    assert approve["operationId"] == "approveExtensionCase"
+    assert doc["components"]["schemas"]["ExtendArgs"]["required"] == ["reason", "days"]
