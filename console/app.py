@@ -16,6 +16,7 @@ from textual.screen import Screen
 
 from console.base import ConsoleBase
 from console.data import AgentOut, View
+from console.format import both
 from console.screens.base import ConsoleScreen
 from console.screens.case_actions import CaseActions
 from console.screens.conflicts import ConflictsScreen
@@ -132,20 +133,24 @@ class DaibanConsole(ConsoleBase):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand(_("Help"), _("How to sign in, claim and act on cases (F1) · help"), self.action_help)
-        yield SystemCommand(_("Quit"), _("Leave the console; waiting work is kept (q) · quit"), self.action_quit_safely)
+        yield SystemCommand(both("Help"), _("How to sign in, claim and act on cases (F1) · help"), self.action_help)
+        yield SystemCommand(
+            both("Quit"), _("Leave the console; waiting work is kept (q) · quit"), self.action_quit_safely
+        )
         if self.me is None:
             return
         yield SystemCommand(
-            _("Sync now"), _("Push waiting operations and pull changes (Ctrl+S) · sync"), self.action_sync
+            both("Sync now"), _("Push waiting operations and pull changes (Ctrl+S) · sync"), self.action_sync
         )
-        yield SystemCommand(_("Conflicts"), _("Operations the server refused (F3) · conflicts"), self.action_conflicts)
         yield SystemCommand(
-            _("Sign out"), _("End this session and return to the sign-in screen · sign out"), self.action_sign_out
+            both("Conflicts"), _("Operations the server refused (F3) · conflicts"), self.action_conflicts
+        )
+        yield SystemCommand(
+            both("Sign out"), _("End this session and return to the sign-in screen · sign out"), self.action_sign_out
         )
         if self.can_dispatch:
             yield SystemCommand(
-                _("Dashboard"),
+                both("Dashboard"),
                 _("Load per unit and agent, SLA breaches, rebalancing (F2) · dashboard"),
                 self.action_dashboard,
             )
@@ -155,4 +160,4 @@ class DaibanConsole(ConsoleBase):
             for spec in screen.allowed_specs():
                 key = spec.key.replace("ctrl+", "Ctrl+")
                 run = partial(screen.start_action, spec.name)
-                yield SystemCommand(f"{_(spec.label)} [{key}]", f"{_(spec.help)} · {spec.label}", run)
+                yield SystemCommand(f"{both(spec.label)} [{key}]", f"{_(spec.help)} · {spec.label}", run)

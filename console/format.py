@@ -112,6 +112,12 @@ def time_left(status: str, due_at: datetime | None, now: datetime) -> str:
     return _("was due {when}").format(when=local(due_at))
 
 
+def both(english: str) -> str:
+    """A command palette title, found by its Chinese or its English words (``签收  Claim``)."""
+    local = _(english)
+    return local if local == english else f"{local}  {english}"
+
+
 def label(table: dict[str, str], value: str) -> str:
     """``value`` in words from one of the tables above (the code itself when unknown)."""
     word = table.get(value)

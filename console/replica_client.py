@@ -211,6 +211,8 @@ class ReplicaDataClient:
         except SyncError as error:
             if not (error.transient or error.code == "case.not_found"):
                 raise
+            # Offline (or not on the server yet): the history the last sync brought.
+            events = list(self.sc.local_history(case_id))
         for op in self.sc.replica.outbox(case_id=str(case_id)):
             note = op.args.get("reason") or op.args.get("note") or ""
             events.append(

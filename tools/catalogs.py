@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "hierarchy" / "locale"
 DOMAIN = "daiban"
 LANGUAGES = ("zh_CN", "en")
+#: gettext's keywords, and ``both`` (console palette titles: translated, English kept beside).
+KEYWORDS = {**DEFAULT_KEYWORDS, "both": None}
 #: Fixed header dates: a regenerated catalog differs only where its messages do.
 STAMP = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -41,7 +43,9 @@ def extract(root: Path = ROOT, extra: Iterable[Path] = ()) -> Catalog:
     template = Catalog(project="daiban", creation_date=STAMP, fuzzy=False)
     sources = [(root, method_map, options_map)] + [(path, [("**.py", "python")], {}) for path in extra]
     for folder, methods, options in sources:
-        for filename, lineno, message, comments, context in extract_from_dir(folder, methods, options):
+        for filename, lineno, message, comments, context in extract_from_dir(
+            folder, methods, options, keywords=KEYWORDS
+        ):
             template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
 

@@ -26,6 +26,7 @@ from console.format import (
     MATERIAL_LABELS,
     MODE_LABELS,
     RATING_LABELS,
+    both,
     kind_label,
     label,
     local,
@@ -71,6 +72,8 @@ def event_label(action: str) -> str:
 
 def _label_cells() -> int:
     return max(cell_len(_(text)) for text in MATERIAL_LABELS.values())
+
+
 MATERIAL_MARKS = {"provided": "✓", "missing": "✗", "deferred": "◷"}
 MATERIAL_STYLES = {"provided": "green", "missing": "bold red", "deferred": "yellow"}
 
@@ -177,12 +180,14 @@ class DetailScreen(CaseActions, ConsoleScreen):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand(
-            _("Materials"),
+            both("Materials"),
             _("Mark materials provided, missing or 容缺 deferred (m) · materials"),
             self.action_materials,
         )
-        yield SystemCommand(_("Reload"), _("Load the case again (F5) · reload"), self.action_reload)
-        yield SystemCommand(_("Save files"), _("Save the case's photos and PDFs (s) · files"), self.action_save_files)
+        yield SystemCommand(both("Reload"), _("Load the case again (F5) · reload"), self.action_reload)
+        yield SystemCommand(
+            both("Save files"), _("Save the case's photos and PDFs (s) · files"), self.action_save_files
+        )
 
     def selected_case(self) -> CaseTarget | None:
         c = self.case

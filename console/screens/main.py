@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs, Tree
 
 from console.data import OPEN_FILTER, VIEWS, CaseFilter, CaseRow, View
-from console.format import role_label
+from console.format import both, role_label
 from console.messages import CasesLoaded, Failed
 from console.rules import row_state
 from console.screens.base import ConsoleScreen
@@ -345,23 +345,25 @@ class MainScreen(CaseActions, ConsoleScreen):
             self.show_rows()
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        yield SystemCommand(_("My cases"), _("Cases assigned to me (1)"), partial(self.action_view, "mine"))
+        yield SystemCommand(both("My cases"), _("Cases assigned to me (1)"), partial(self.action_view, "mine"))
         yield SystemCommand(
-            _("Unit queue"), _("Queued cases of my unit, most urgent first (2)"), partial(self.action_view, "queue")
+            both("Unit queue"), _("Queued cases of my unit, most urgent first (2)"), partial(self.action_view, "queue")
         )
         yield SystemCommand(
-            _("Scope"), _("Everything in my unit's subtree, with the unit tree (3)"), partial(self.action_view, "scope")
+            both("Scope"),
+            _("Everything in my unit's subtree, with the unit tree (3)"),
+            partial(self.action_view, "scope"),
         )
-        yield SystemCommand(_("Search"), _("Search titles and references (/ or just type)"), self.action_search)
+        yield SystemCommand(both("Search"), _("Search titles and references (/ or just type)"), self.action_search)
         yield SystemCommand(
-            _("Filters"), _("Open cases or all, status, item, kind, overdue (Ctrl+F)"), self.action_filters
+            both("Filters"), _("Open cases or all, status, item, kind, overdue (Ctrl+F)"), self.action_filters
         )
-        yield SystemCommand(_("Reload"), _("Load the list again (F5)"), self.action_reload)
+        yield SystemCommand(both("Reload"), _("Load the list again (F5)"), self.action_reload)
         yield SystemCommand(
-            _("New case"), _("Take a new matter: item, applicant, groups (Ctrl+N)"), self.action_new_case
+            both("New case"), _("Take a new matter: item, applicant, groups (Ctrl+N)"), self.action_new_case
         )
         if self.selected_case() is not None:
-            yield SystemCommand(_("Open case"), _("Details, materials and history (Enter)"), self.open_row)
+            yield SystemCommand(both("Open case"), _("Details, materials and history (Enter)"), self.open_row)
 
     # --- the selected case -------------------------------------------------------------
 

@@ -246,7 +246,7 @@ async def test_palette_offers_the_actions_of_the_selected_case(console: DaibanCo
         await sign_in(pilot, TOWN_AGENT)
         await select(pilot, case["id"])
         titles = [c.title for c in console.get_system_commands(console.screen)]
-        assert "签收 [c]" in titles and not any(t.startswith("办结") for t in titles)
+        assert "签收  Claim [c]" in titles and not any(t.startswith("办结") for t in titles)
         assert not any(t.startswith("转办") for t in titles)  # a town agent dispatches nothing
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: screen_name(console) == "CommandPalette")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from console_kit import VILLAGE, screen_name, screen_text, serve, sign_in, wait_for
+from console_kit import VILLAGE, Api, screen_name, screen_text, serve, sign_in, wait_for
 from factories import resident_id
 from textual.widgets import Input, Static
 
@@ -33,6 +33,12 @@ async def test_init_then_offline_console_from_the_replica(db_settings: Settings,
     with serve(db_settings) as url:
         init = ["init", "--server", url, "--user", VILLAGER, "--password=demo"]
         done = daiban("village", "--replica", str(replica), *init)
+        assert done.returncode == 0, done.stderr
+        api = Api(url)
+        earlier = api.create(VILLAGER)
+        api.act(VILLAGER, earlier["id"], "escalate", reason="需镇里协调")
+        api.close()
+        done = daiban("village", "--replica", str(replica), "sync")
         assert done.returncode == 0, done.stderr
     # The server is gone: nothing listens there any more.
     client = ReplicaDataClient.open(replica, attempts=1, timeout=2)
@@ -74,6 +80,14 @@ async def test_init_then_offline_console_from_the_replica(db_settings: Settings,
             assert detail.case.item_code == "N03-social-security-card"
             assert await client.is_pending(str(detail.case.id))
             await wait_for(pilot, lambda: app.sync_status is not None and app.sync_status.pending == 1)
+            # The pulled history of a case, offline.
+            await pilot.press("escape")
+            app.open_case(earlier["id"])
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, DetailScreen) and getattr(app.screen, "case", None) is not None
+            )
+            await pilot.pause(0.2)
+            assert "办理经过（2 条）" in screen_text(app) and "需镇里协调" in screen_text(app)
             # Offline is a state in the status bar, never an error toast.
             assert not [n for n in app._notifications if n.severity == "error"]
     finally:
