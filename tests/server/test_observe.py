@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -210,3 +211,31 @@ async def test_a_job_logs_its_work_and_stays_quiet_when_idle(settings: Settings)
     assert done["ms"] >= 0
     [failed] = handler.events("job.failed")
     assert (failed["job"], failed["error"], failed["level"]) == ("broken", "RuntimeError", "error")
+
+
+async def test_open_cases_and_breaches_per_county(settings: Settings) -> None:
+    from litestar.testing import AsyncTestClient
+
+    from server import db
+    from server.app import create_app
+    from server.jobs.gauges import case_gauges
+    from server.metrics import scrape
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        villager = await headers(client, f"a{VILLAGE}")
+        for _ in range(3):
+            r = await client.post("/api/v1/cases", json=case_payload(), headers=villager)
+            assert r.status_code == 201, r.text
+    engine = db.connect(settings)  # the job's own engine, as a worker has
+    await db.start(engine)
+    try:
+        await case_gauges({})
+        now = scrape().decode()
+        later = datetime.now(UTC) + timedelta(days=60)  # every one of them past due by then
+        await case_gauges({"clock": lambda: later})
+        then = scrape().decode()
+    finally:
+        await db.stop(engine)
+    assert sample(now, "daiban_open_cases", county="640502") == 3
+    assert sample(now, "daiban_breached_cases", county="640502") == 0
+    assert sample(then, "daiban_breached_cases", county="640502") == 3
