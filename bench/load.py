@@ -106,23 +106,25 @@ async def setup_agents(base: str, rows: list[tuple[str, str, str]]) -> list[Agen
             r = await client.post("/api/v1/devices", json={"name": "bench"}, headers=a.auth)
             r.raise_for_status()
             a.device = r.json()["client_id"]
-            page = (await client.get("/api/v1/cases", params={"view": "all"}, headers=a.auth)).json()
-            a.cases = [c["id"] for c in page["cases"]]
-            queue = (await client.get("/api/v1/cases", params={"view": "queue"}, headers=a.auth)).json()
-            a.queued = [c["id"] for c in queue["cases"]]
+            page = await client.get("/api/v1/cases", params={"view": "scope"}, headers=a.auth)
+            page.raise_for_status()
+            a.cases = [c["id"] for c in page.json()["cases"]]
+            queue = await client.get("/api/v1/cases", params={"view": "queue"}, headers=a.auth)
+            queue.raise_for_status()
+            a.queued = [c["id"] for c in queue.json()["cases"]]
     return agents
 
 
 async def operation(client: httpx.AsyncClient, a: Agent, kind: str, rng: random.Random) -> list[tuple[str, int]]:
     """One operation; the kinds and statuses of the requests it made."""
     if kind == "list":
-        r = await client.get("/api/v1/cases", params={"view": "all"}, headers=a.auth)
+        r = await client.get("/api/v1/cases", params={"view": "scope"}, headers=a.auth)
         return [("list", r.status_code)]
     if kind == "get" and a.cases:
         r = await client.get(f"/api/v1/cases/{rng.choice(a.cases)}", headers=a.auth)
         return [("get", r.status_code)]
     if kind == "search":
-        r = await client.get("/api/v1/cases", params={"view": "all", "q": "新生儿"}, headers=a.auth)
+        r = await client.get("/api/v1/cases", params={"view": "scope", "q": "新生儿"}, headers=a.auth)
         return [("search", r.status_code)]
     if kind == "claim" and a.queued:
         case = a.queued.pop()

@@ -60,7 +60,9 @@ async def prepare(url: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--admin-dsn", default=os.environ.get("DAIBAN_TEST_PG", "postgresql://root@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--admin-dsn", default=os.environ.get("DAIBAN_TEST_PG", "postgresql://root@127.0.0.1:5432/test")
+    )
     parser.add_argument("--flood-rate", type=float, default=50)
     parser.add_argument("--flood-seconds", type=float, default=30)
     parser.add_argument("--huge", type=int, default=10_000)
