@@ -23,8 +23,8 @@ escalation itself is a conditional update keyed on the version. So a second swee
 the same sweep at the same moment, finds the breach handled and does nothing.
 
 The scan reads open cases in batches of :data:`BATCH` (keyset paging), and only those
-whose stored due time is within the warning horizon (by the due-time index; on
-PostgreSQL, minus those whose breach the flags already record) or that have queued long
+whose stored due time is within the warning horizon (by the due-time index, minus those
+whose breach the flags already record, on both engines) or that have queued long
 enough to be unclaimed — so 100,000 open cases are never loaded at once, and a steady
 sweep reads little more than what is due.
 """
@@ -57,14 +57,22 @@ log = logging.getLogger("daiban.jobs.sweep")
 
 BATCH = 500
 OPEN = list(OPEN_VALUES)
-#: PostgreSQL only: the row's due time still needs a look — it is waiting for the
-#: applicant (its due time moves), or the breach or warning for this very due time is
-#: not yet recorded in the flags. Lets a steady sweep skip what it has handled before.
+#: The row's due time still needs a look — it is waiting for the applicant (its due time
+#: moves), or the breach or warning for this very due time is not yet recorded in the
+#: flags. Lets a steady sweep skip what it has handled before, on both engines.
 DUE_PENDING_SQL = (
     "(status = 'waiting_applicant' OR NOT ("
     "COALESCE((flags->'sla'->>'overdue')::timestamptz = due_at, false)"
     " OR (due_at >= {} AND (status = 'queued' OR assignee_id IS NULL"
     " OR COALESCE((flags->'sla'->>'warned')::timestamptz = due_at, false)))))"
+)
+#: The same on SQLite: it keeps a UTC time as ``YYYY-MM-DD HH:MM:SS+00:00``, the flags
+#: keep its ISO form with a ``T``.
+DUE_PENDING_SQLITE = (
+    "(status = 'waiting_applicant' OR NOT ("
+    "COALESCE(replace(json_extract(flags, '$.sla.overdue'), 'T', ' ') = due_at, 0)"
+    " OR (due_at >= {} AND (status = 'queued' OR assignee_id IS NULL"
+    " OR COALESCE(replace(json_extract(flags, '$.sla.warned'), 'T', ' ') = due_at, 0)))))"
 )
 DEFERRAL_GATE = "sweep.deferrals"
 
@@ -147,8 +155,7 @@ class _Sweep:
         twice; the second look finds its breach handled and does nothing."""
         horizon, queued_before = utc(warn_horizon(self.now)), utc(unclaimed_horizon(self.now))
         due_soon: Any = Case.status.is_in(OPEN) & (Case.due_at < horizon)
-        if self.postgres:
-            due_soon &= WhereRaw(DUE_PENDING_SQL, utc(self.now))
+        due_soon &= WhereRaw(DUE_PENDING_SQL if self.postgres else DUE_PENDING_SQLITE, utc(self.now))
         last: tuple[datetime, uuid.UUID] | None = None
         while True:
             query = Case.select(*SCAN_COLUMNS).where(due_soon).order_by(Case.due_at, Case.id)

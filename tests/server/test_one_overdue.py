@@ -9,11 +9,11 @@ say so. A week later the pause allowance is used up and all of them say it is ov
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from factories import Client, case_payload, headers
-from jobkit import Clock, in_app
+from jobkit import Clock, in_app, put_cases
 from litestar.testing import AsyncTestClient
 
 from hierarchy.calendar import TZ
@@ -84,3 +84,18 @@ async def test_a_paused_case_is_overdue_alike_everywhere(settings: Settings) -> 
             "sweep": 1,
             "report": 1,
         }
+
+
+async def test_a_steady_sweep_reads_no_handled_breach(settings: Settings) -> None:
+    """Once the sweep has acted on late cases, the next run selects none of them again."""
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+    async with AsyncTestClient(app=create_app(settings, Clock(now))) as client:
+        late = [{"owner": "640502100", "status": "in_progress", "assignee": "a640502100", "item": "N01-newborn-birth"}]
+        await in_app(client, lambda: put_cases(late * 3, now - timedelta(days=30)))
+        jobs = client.app.state.jobs
+        await in_app(client, lambda: jobs.enqueue("sla_sweep"))
+        first = jobs.results["sla_sweep"]
+        await in_app(client, lambda: jobs.enqueue("sla_sweep"))
+        again = jobs.results["sla_sweep"]
+        assert first["overdue"] == 3 and first["scanned"] >= 3
+        assert again["scanned"] == 0 and again["overdue"] == 0
