@@ -181,16 +181,20 @@ async def agent_actor(username: str, field: str = "agent") -> Actor:
     return loaded[0]
 
 
+#: One statement on both engines: create the counter at ``step`` or advance it by ``step``.
+NEXT_VALUE_SQL = (
+    "INSERT INTO counter (name, value) VALUES ({}, {})"
+    " ON CONFLICT (name) DO UPDATE SET value = counter.value + excluded.value RETURNING value"
+)
+
+
 async def next_value(name: str, step: int = 1) -> int:
     """Advance a named counter inside the caller's transaction; returns the last value.
 
     The counter row is locked until commit, so values are handed out in commit order —
     which is what makes ``change_seq`` a safe pull cursor.
     """
-    await Counter.insert(Counter(name=name, value=0)).on_conflict(action="DO NOTHING").run()
-    rows = (
-        await Counter.update({Counter.value: Counter.value + step}).where(Counter.name == name).returning(Counter.value)
-    )
+    rows = await Counter.raw(NEXT_VALUE_SQL, name, step)
     return int(rows[0]["value"])
 
 
