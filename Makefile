@@ -44,9 +44,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/hierarchy.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/sweep.py
-	$(BIN)/python bench/scale.py
-	$(BIN)/python bench/create.py
-	$(BIN)/python bench/load.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/signin.py
