@@ -44,10 +44,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/hierarchy.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/create.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/console.py
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/signin.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/national.py
 
 ## make deploy-tools: HAProxy, docker-compose and wrk from Debian's packages (as root), for the
 ## deploy/ checks, the loopback cluster test and bench/cluster.py; without them those tests skip (not under CI).
