@@ -52,6 +52,8 @@ from server.queries import under
 from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp, Token
 from sync import hlc, wire
 from sync.protocol import (
+    BucketPage,
+    BucketSums,
     DeviceCreate,
     DeviceOut,
     Notice,
@@ -60,6 +62,7 @@ from sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    bucket_checksums,
     scope_checksum,
 )
 
@@ -669,9 +672,19 @@ def in_sync_scope(row: Mapping[str, Any], actor: Actor, now: datetime) -> bool:
     return can_see(to_state(row), actor) and (closed is None or closed >= now - RETENTION)
 
 
-async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: int, now: datetime) -> PullResponse:
+async def pull(
+    principal: Principal, client_id: uuid.UUID, cursor: int, limit: int, now: datetime, ack: int | None = None
+) -> PullResponse:
+    """One page of changes after ``cursor``; the last page also carries the evictions
+    and the scope's checksum. ``ack`` is the eviction round of the last answer the
+    device applied: only now are the cases that round evicted forgotten."""
     device = await device_of(principal, client_id)
     actor = principal.actor
+    if ack:
+        await ClientView.delete().where(
+            (ClientView.client_id == client_id) & ClientView.gone.is_not_null() & (ClientView.gone <= ack)
+        )
+    round_ = int(device.get("evict_round") or 0)
     head_row = await Counter.select(Counter.value).where(Counter.name == "change").first()
     head = int(head_row["value"]) if head_row else 0
     rows = await (
@@ -703,9 +716,16 @@ async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: i
         held = await ClientView.select(ClientView.case_id).where(ClientView.client_id == client_id)
         evicted = [r["case_id"] for r in held if r["case_id"] not in versions]
         if evicted:
+            # A new round; the rows stay (marked with it) until the device acknowledges it.
+            moved = await Device.update({Device.evict_round: Device.evict_round + 1}).where(
+                Device.client_id == client_id
+            ).returning(Device.evict_round)
+            round_ = int(moved[0]["evict_round"])
             for start in range(0, len(evicted), 500):
                 chunk = evicted[start : start + 500]
-                await ClientView.delete().where((ClientView.client_id == client_id) & ClientView.case_id.is_in(chunk))
+                await ClientView.update({ClientView.gone: round_}).where(
+                    (ClientView.client_id == client_id) & ClientView.case_id.is_in(chunk)
+                )
         checksum = scope_checksum([(str(k), v) for k, v in versions.items()])
         scope_size = len(versions)
     notes = await (
@@ -727,6 +747,7 @@ async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: i
         last_seq=int(device["last_seq"]),
         checksum=checksum,
         scope_size=scope_size,
+        ack=round_,
         notifications=[
             Notice(
                 id=n["id"],
@@ -742,12 +763,52 @@ async def pull(principal: Principal, client_id: uuid.UUID, cursor: int, limit: i
 
 async def _remember(client_id: uuid.UUID, pairs: list[tuple[uuid.UUID, int]]) -> None:
     """Record what the device now holds (its client view)."""
-    rows = [ClientView(client_id=client_id, case_id=cid, version=v) for cid, v in pairs]
+    # A case back in scope is held again: no longer waiting for its eviction's acknowledgement.
+    rows = [ClientView(client_id=client_id, case_id=cid, version=v, gone=None) for cid, v in pairs]
     for start in range(0, len(rows), INSERT_CHUNK):
         await (
             ClientView.insert(*rows[start : start + INSERT_CHUNK])
             .on_conflict(
-                target=(ClientView.client_id, ClientView.case_id), action="DO UPDATE", values=[ClientView.version]
+                target=(ClientView.client_id, ClientView.case_id),
+                action="DO UPDATE",
+                values=[ClientView.version, ClientView.gone],
             )
             .run()
         )
+
+
+# --- divergence repair by buckets ---------------------------------------------------------
+
+
+def _bucket_range(bucket: str) -> tuple[uuid.UUID, uuid.UUID]:
+    if len(bucket) != 2 or any(c not in "0123456789abcdef" for c in bucket):
+        raise InvalidInput("sync.bucket_invalid", "a bucket is two lowercase hex digits", field="bucket")
+    return uuid.UUID(bucket + "0" * 30), uuid.UUID(bucket + "f" * 30)
+
+
+async def bucket_sums(principal: Principal, client_id: uuid.UUID, now: datetime) -> BucketSums:
+    """The scope's checksum per bucket, for a device whose replica does not match."""
+    await device_of(principal, client_id)
+    scope = await Case.select(Case.id, Case.version).where(_scope(principal.actor, now))
+    return BucketSums(buckets=bucket_checksums([(str(r["id"]), r["version"]) for r in scope]))
+
+
+async def bucket_page(principal: Principal, client_id: uuid.UUID, bucket: str, now: datetime) -> BucketPage:
+    """Every case of the scope in one bucket: the device replaces that bucket with it."""
+    low, high = _bucket_range(bucket)
+    await device_of(principal, client_id)
+    actor = principal.actor
+    rows = await (
+        Case.select()
+        .where(_scope(actor, now) & (Case.id >= low) & (Case.id <= high))
+        .order_by(Case.id)
+        .output(load_json=True)
+    )
+    if rows:
+        await _remember(client_id, [(r["id"], r["version"]) for r in rows])
+    pairs = [(str(r["id"]), int(r["version"])) for r in rows]
+    return BucketPage(
+        bucket=bucket,
+        cases=[to_wire(r, actor, now) for r in rows],
+        checksum=bucket_checksums(pairs).get(bucket, ""),
+    )

@@ -192,6 +192,8 @@ class Device(Table, tablename="device"):
     last_seq = BigInt(default=0)
     last_push_at = Timestamptz(null=True, default=None)
     last_pull_at = Timestamptz(null=True, default=None)
+    #: Eviction rounds sent to this device (see ``ClientView.gone``).
+    evict_round = BigInt(default=0)
 
 
 class SyncOp(Table, tablename="sync_op"):
@@ -216,6 +218,10 @@ class ClientView(Table, tablename="client_view"):
     client_id = UUID(index=True)
     case_id = UUID(index=True)
     version = Integer()
+    #: Set when the case left the device's scope: the eviction round (``Device.evict_round``)
+    #: that told the device. The row goes only when the device acknowledges that round, so
+    #: an eviction whose answer was lost is sent again.
+    gone = BigInt(null=True, default=None)
 
 
 class Notification(Table, tablename="notification"):

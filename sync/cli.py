@@ -22,7 +22,7 @@ from hierarchy.labels import action_label, status_label
 from hierarchy.machine import Action
 from hierarchy.problem_words import say
 from hierarchy.results import Delivery, result_summary
-from sync.client import SyncClient
+from sync.client import SyncClient, SyncReport
 from sync.receipt import receipt_pdf, receipt_text
 from sync.wire import Case
 
@@ -431,8 +431,16 @@ async def sync(client: SyncClient) -> None:
         f"pushed {report.pushed} (applied {report.applied}, duplicate {report.duplicates}, "
         f"rejected {report.rejected}); pulled {report.pulled} in {report.pages} pages; "
         f"evicted {report.evicted}; new conflicts {report.conflicts}; "
-        f"scope checksum {'ok' if report.checksum_ok else 'repaired' if report.repaired else 'MISMATCH'}"
+        f"scope checksum {checksum_word(report)}"
     )
+
+
+def checksum_word(report: SyncReport) -> str:
+    """What the scope check found, as it was: ok, or MISMATCH and whether the repair worked."""
+    if not report.mismatch:
+        return "ok" if report.checksum_ok else "not checked"
+    outcome = "REPAIRED" if report.repaired else "FAILED"
+    return f"MISMATCH, {report.buckets} buckets re-sent ({report.resent} cases): {outcome}"
 
 
 @village.command(help=_("Pending operations, last sync and conflicts."))

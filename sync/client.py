@@ -31,7 +31,16 @@ from hierarchy.tree import Level
 from hierarchy.validation import check_phone
 from sync.files import Files
 from sync.hlc import HLC
-from sync.protocol import PullResponse, PushRequest, PushResponse, scope_checksum
+from sync.protocol import (
+    BucketPage,
+    BucketSums,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    bucket_checksums,
+    bucket_of,
+    scope_checksum,
+)
 from sync.receipt import Receipt, receipt_of
 from sync.replica import ConflictRecord, PageKey, Replica, StoredNotice
 from sync.transport import SyncError, Transport
@@ -63,8 +72,14 @@ class SyncReport:
     pages: int = 0
     evicted: int = 0
     conflicts: int = 0
+    #: The replica matched the server's scope at the end of the sync (after any repair).
     checksum_ok: bool | None = None
+    #: A mismatch was found and the differing buckets were fetched again.
+    mismatch: bool = False
     repaired: bool = False
+    #: Buckets fetched again, and the cases they held.
+    buckets: int = 0
+    resent: int = 0
     uploaded: int = 0
 
 
@@ -516,15 +531,13 @@ class SyncClient:
             if progress:
                 progress("push", report.pushed, total)
 
-    async def _pull(self, report: SyncReport, progress: Progress | None, *, repairing: bool = False) -> None:
+    async def _pull(self, report: SyncReport, progress: Progress | None) -> None:
         cursor = int(self.replica.get("cursor", "0") or 0)
         while True:
-            page = msgspec.convert(
-                await self.transport.call(
-                    "GET", "/api/v1/sync/pull", params={"client_id": self._client_id(), "cursor": cursor}
-                ),
-                PullResponse,
-            )
+            # ``ack``: the eviction round of the last answer applied here; the server
+            # forgets the cases it evicted only then, and sends them again until then.
+            params = {"client_id": self._client_id(), "cursor": cursor, "ack": self.replica.get("evict_ack", "0")}
+            page = msgspec.convert(await self.transport.call("GET", "/api/v1/sync/pull", params=params), PullResponse)
             with self.replica.tx() as c:
                 # What the server has processed is not pending, whether or not its push
                 # answer arrived: only operations still queued make an eviction a conflict.
@@ -548,7 +561,7 @@ class SyncClient:
                         )
                     self.replica.drop_case(c, gid)
                 self.replica.save_notices(c, page.notifications)
-                self.replica.put(c, cursor=page.cursor)
+                self.replica.put(c, cursor=page.cursor, evict_ack=page.ack)
             cursor = page.cursor
             report.pages += 1
             report.pulled += len(page.cases)
@@ -559,13 +572,41 @@ class SyncClient:
                 break
         ours = scope_checksum(self.replica.versions())
         report.checksum_ok = page.checksum is None or ours == page.checksum
-        if not report.checksum_ok and not repairing:
-            # Diverged (a lost page, a restored backup): pull the scope again from the start;
-            # the server re-sends every case and evicts what should not be here.
+        if not report.checksum_ok:
+            await self._repair(report)
+
+    async def _repair(self, report: SyncReport) -> None:
+        """Diverged (a lost page, a restored backup, a damaged file): compare the scope
+        bucket by bucket and fetch again only the buckets that differ."""
+        report.mismatch = True
+        client_id = self._client_id()
+        theirs = msgspec.convert(
+            await self.transport.call("GET", "/api/v1/sync/buckets", params={"client_id": client_id}), BucketSums
+        ).buckets
+        ours = bucket_checksums(self.replica.versions())
+        differing = sorted(b for b in set(theirs) | set(ours) if theirs.get(b) != ours.get(b))
+        still_wrong = 0
+        for bucket in differing:
+            part = msgspec.convert(
+                await self.transport.call(
+                    "GET", f"/api/v1/sync/buckets/{bucket}", params={"client_id": client_id}
+                ),
+                BucketPage,
+            )
+            pending = self.replica.pending_cases()
+            keep = {str(c.id) for c in part.cases}
             with self.replica.tx() as c:
-                self.replica.put(c, cursor=0)
-            report.repaired = True
-            await self._pull(report, progress, repairing=True)
+                for case in part.cases:
+                    self.replica.save_server(c, case)
+                for case_id, _ in self.replica.versions():
+                    if bucket_of(case_id) == bucket and case_id not in keep and case_id not in pending:
+                        self.replica.drop_case(c, case_id)
+            report.buckets += 1
+            report.resent += len(part.cases)
+            mine = bucket_checksums([v for v in self.replica.versions() if bucket_of(v[0]) == bucket])
+            still_wrong += mine.get(bucket, "") != part.checksum
+        report.repaired = still_wrong == 0
+        report.checksum_ok = report.repaired
 
     def _rebase(self) -> None:
         """Re-apply still-pending operations on top of the server's state."""

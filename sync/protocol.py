@@ -83,6 +83,24 @@ class PullResponse(msgspec.Struct, kw_only=True):
     checksum: str | None = None
     scope_size: int | None = None
     notifications: list[Notice] = []
+    #: The eviction round this answer carries: the device sends it back as ``ack`` on its
+    #: next pull once it has applied the answer, and only then does the server forget the
+    #: evicted cases; until then it sends them again.
+    ack: int = 0
+
+
+class BucketSums(msgspec.Struct, kw_only=True):
+    """Checksums of the scope by bucket (the first two hex digits of a case id)."""
+
+    buckets: dict[str, str] = {}
+
+
+class BucketPage(msgspec.Struct, kw_only=True):
+    """Every case of the scope in one bucket, and that bucket's checksum."""
+
+    bucket: str
+    cases: list[Case] = []
+    checksum: str = ""
 
 
 class DeviceCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -107,6 +125,19 @@ def scope_checksum(versions: dict[str, int] | list[tuple[str, int]]) -> str:
     for case_id, version in pairs:
         digest.update(f"{case_id}:{version}\n".encode())
     return digest.hexdigest()
+
+
+def bucket_of(case_id: str) -> str:
+    """The repair bucket of a case: the first two hex digits of its id (256 buckets)."""
+    return case_id[:2].lower()
+
+
+def bucket_checksums(versions: list[tuple[str, int]]) -> dict[str, str]:
+    """Per bucket, the checksum both sides compute over its (case id, version) pairs."""
+    by_bucket: dict[str, list[tuple[str, int]]] = {}
+    for case_id, version in versions:
+        by_bucket.setdefault(bucket_of(case_id), []).append((case_id, version))
+    return {b: scope_checksum(pairs)[:16] for b, pairs in by_bucket.items()}
 
 
 json_encoder = msgspec.json.Encoder()

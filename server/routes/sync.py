@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from hierarchy.errors import InvalidInput
 from server import sync
@@ -15,7 +15,16 @@ from server.auth import Principal
 from server.deps import EngineDep, NowDep, SettingsDep
 from server.observe import pulled, pushed
 from server.params import INT64_MAX
-from sync.protocol import MSGPACK, DeviceCreate, DeviceOut, PullResponse, PushRequest, PushResponse
+from sync.protocol import (
+    MSGPACK,
+    BucketPage,
+    BucketSums,
+    DeviceCreate,
+    DeviceOut,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
 
 Req = Request[Principal, Any, Any]
 _push_json = msgspec.json.Decoder(PushRequest)
@@ -82,7 +91,27 @@ class SyncController(Controller):
         client_id: Annotated[uuid.UUID, QueryParameter()],
         cursor: Annotated[int, QueryParameter(ge=0, le=INT64_MAX)] = 0,
         limit: Annotated[int | None, QueryParameter(ge=1, le=1000)] = None,
+        ack: Annotated[
+            int | None,
+            QueryParameter(ge=0, le=INT64_MAX, description="the eviction round of the last answer applied"),
+        ] = None,
     ) -> Response[PullResponse]:
-        page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now)
+        page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now, ack)
         await pulled(cursor, page)
         return _reply(request, page)
+
+    @get("/buckets", operation_id="syncBuckets", summary="The scope's checksum per bucket (divergence repair)")
+    async def buckets(
+        self, request: Req, now: NowDep, client_id: Annotated[uuid.UUID, QueryParameter()]
+    ) -> Response[BucketSums]:
+        return _reply(request, await sync.bucket_sums(request.user, client_id, now))
+
+    @get("/buckets/{bucket:str}", operation_id="syncBucket", summary="Every case of the scope in one bucket")
+    async def bucket(
+        self,
+        request: Req,
+        now: NowDep,
+        bucket: Annotated[str, PathParameter(max_length=2)],
+        client_id: Annotated[uuid.UUID, QueryParameter()],
+    ) -> Response[BucketPage]:
+        return _reply(request, await sync.bucket_page(request.user, client_id, bucket, now))
