@@ -26,7 +26,7 @@ from litestar.enums import HttpMethod
 from litestar.params import FromPath
 
 from hierarchy.attachments import MAX_FILE_BYTES, check_sha256
-from hierarchy.errors import DaibanError, InvalidInput, NotFound, TooLarge
+from hierarchy.errors import DaibanError, InvalidInput, NotFound, RateLimited, TooLarge
 from server import attachments
 from server.auth import Principal
 from server.cases import utc
@@ -37,6 +37,8 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,checksum,termination"
 CHECKSUMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "md5": hashlib.md5}
 OFFSET_TYPE = "application/offset+octet-stream"
+#: Unfinished uploads one agent may have at a time (a device sends its files one by one).
+MAX_OPEN_UPLOADS = 20
 #: What arrives is written and hashed in pieces of about this size.
 PIECE_BYTES = 1024 * 1024
 
@@ -135,16 +137,25 @@ class UploadController(Controller):
         if "sha256" not in meta:
             raise InvalidInput("upload.sha256_required", "Upload-Metadata must carry the file's sha256", field="sha256")
         sha = check_sha256(meta["sha256"])
+        # Unfinished uploads hold storage until the cleanup job: each agent gets a bounded number.
+        open_uploads = await Upload.count().where((Upload.agent_id == request.user.id) & (Upload.done == False))  # noqa: E712
+        if open_uploads >= MAX_OPEN_UPLOADS:
+            raise RateLimited(
+                "upload.too_many_open",
+                f"at most {MAX_OPEN_UPLOADS} unfinished uploads per agent: finish or DELETE some",
+                limit=MAX_OPEN_UPLOADS,
+            )
         upload_id = uuid.uuid4()
+        # The server has these bytes already: the upload is complete from the start.
+        known = await Blob.exists().where(Blob.sha256 == sha)
         await Upload.insert(
-            Upload(id=upload_id, agent_id=request.user.id, sha256=sha, length=length, offset=0, parts=[],
-                   filename=meta.get("filename", "")[:200], done=False, created_at=utc(request.app.state.clock()))
+            Upload(id=upload_id, agent_id=request.user.id, sha256=sha, length=length,
+                   offset=length if known else 0, parts=[], filename=meta.get("filename", "")[:200], done=known,
+                   created_at=utc(request.app.state.clock()))
         ).run()  # fmt: skip
         headers = _headers(Location=f"{self.path}/{upload_id}")
-        if await Blob.exists().where(Blob.sha256 == sha):
-            # The server has these bytes already: a client that reads this need send nothing.
-            headers["Upload-Offset"] = str(length)
-            headers["Daiban-Upload-Known"] = "1"
+        if known:
+            headers["Upload-Offset"] = str(length)  # a client that reads this sends nothing
         return Response(None, status_code=201, headers=headers)
 
     @head("/{upload_id:uuid}", operation_id="uploadOffset", summary="How far an upload got (tus core)")
@@ -172,7 +183,13 @@ class UploadController(Controller):
         offset = _int_header(request, "upload-offset")
         checksum = _checksum(request)
         row = await _own(upload_id, request)
-        if row["done"] or offset != row["offset"]:
+        if row["done"]:
+            # Complete (its bytes were known, or an answer was lost): whatever this PATCH
+            # carries is not needed (read and dropped, so the client hears the answer).
+            while (message := await request.receive())["type"] != "http.disconnect" and message.get("more_body"):
+                pass
+            return Response(None, status_code=204, headers=_headers(**{"Upload-Offset": str(row["length"])}))
+        if offset != row["offset"]:
             raise OffsetMismatch("upload.offset_mismatch", "the upload is elsewhere: HEAD it", offset=row["offset"])
         store: BlobStore = request.app.state.store
         # The body goes into the store as it arrives (a part of the upload), and is kept

@@ -26,6 +26,7 @@ from server.attachments import GRACE
 from server.jobs.attachments import attachment_cleanup
 from server.settings import Settings
 from server.storage import open_store
+from server.tus import MAX_OPEN_UPLOADS
 
 VILLAGE = "a640502100002"  # 向阳巷居委会, under 滨河镇
 TOWN = "a640502100"  # 滨河镇: sees the village's cases
@@ -188,7 +189,8 @@ async def test_resumed_upload_is_verified_attached_and_downloaded(api: Client, s
     r = await create(api, h, data)
     assert r.status_code == 201 and r.headers["upload-offset"] == str(len(data))
     # … and a client that sends the bytes anyway changes nothing either.
-    await patch(api, h, r.headers["location"], 0, data)
+    r = await patch(api, h, r.headers["location"], 0, data)
+    assert r.status_code == 204 and r.headers["upload-offset"] == str(len(data))
     assert await store.keys("") == before
     assert [k for k in before if k.startswith("attachments/files/") or k.startswith("files/")].__len__() == 1
     # Detach is a case operation too.
@@ -241,6 +243,13 @@ async def test_limits(api: Client) -> None:
     assert r.status_code == 413 and r.json()["code"] == "attachment.file_too_large"
     r = await api.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": "10"})
     assert r.status_code == 422 and r.json()["code"] == "upload.sha256_required"
+    # Unfinished uploads are bounded per agent; terminating one makes room again.
+    started = [await create(api, h, pdf_bytes(1000 + n)) for n in range(MAX_OPEN_UPLOADS)]
+    assert {r.status_code for r in started} == {201}
+    r = await create(api, h, pdf_bytes(999))
+    assert r.status_code == 429 and r.json()["code"] == "upload.too_many_open"
+    assert (await api.delete(started[0].headers["location"], headers={**h, **TUS})).status_code == 204
+    assert (await create(api, h, pdf_bytes(999))).status_code == 201
 
 
 async def test_cleanup_job_removes_what_no_case_lists(store_settings: Settings) -> None:  # noqa: F811

@@ -247,3 +247,7 @@ def test_a_stock_tus_client_uploads_in_chunks(server: str, tmp_path: Path) -> No
     head = httpx.head(uploader.url, headers={"Authorization": f"Bearer {token['access_token']}",
                                              "Tus-Resumable": "1.0.0"})  # fmt: skip
     assert head.headers["upload-offset"] == str(len(data))
+    # The same file again: the server has it, and the stock client's PATCH is answered as complete.
+    again = client.uploader(file_stream=io.BytesIO(data), chunk_size=MB, metadata={"sha256": sha})
+    again.upload()
+    assert again.offset == len(data) and again.url != uploader.url
