@@ -23,6 +23,7 @@ from console.screens.forms import ConfirmScreen
 from console.widgets.status_bar import StatusBar
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import N_, _
+from hierarchy.problem_words import say
 
 if TYPE_CHECKING:
     from console.base import ConsoleBase
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 COLUMNS = ((N_("When"), "when", 11), (N_("Case"), "case", 15), (N_("Action"), "action", 8),
            (N_("Why"), "why", 30), (N_("Code"), "code", 22))  # fmt: skip
 WHY_MIN = 20
+
+
+def why(conflict: SyncConflict) -> str:
+    return say(conflict.code, conflict.message)
 
 
 def action_word(action: str) -> str:
@@ -59,6 +64,7 @@ class ConflictsScreen(ConsoleScreen):
         yield Static(" " + _("Conflicts — operations the server refused"), id="conflicts-head")
         yield Static("", id="conflicts-note")
         yield DataTable(id="conflicts", cursor_type="row")
+        yield Static("", id="conflict-why")
         yield StatusBar()
         yield Footer(compact=True)
 
@@ -90,15 +96,31 @@ class ConflictsScreen(ConsoleScreen):
         table = self.query_one(DataTable)
         table.clear()
         table.add_rows(
-            (local(c.at, "%m-%d %H:%M"), c.ref or (c.case_id or "")[:8], action_word(c.action), c.message, c.code)
+            (local(c.at, "%m-%d %H:%M"), c.ref or (c.case_id or "")[:8], action_word(c.action), why(c), c.code)
             for c in self.conflicts
         )
+        self.show_why(0)
         note = (
             _("None: everything you did has been accepted.")
             if not self.conflicts
             else _("Enter opens the case: redo the action on its current state, or tell the applicant; x dismisses.")
         )
         self.query_one("#conflicts-note", Static).update(note)
+
+    @on(DataTable.RowHighlighted)
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_why(event.cursor_row)
+
+    def show_why(self, index: int) -> None:
+        """The whole reason of the highlighted conflict, wrapped: it is what the agent reads."""
+        text = ""
+        if 0 <= index < len(self.conflicts):
+            c = self.conflicts[index]
+            ref = c.ref or (c.case_id or "")[:8]
+            text = _("{case} {action}: {why} ({code})").format(
+                case=ref, action=action_word(c.action), why=why(c), code=c.code
+            )
+        self.query_one("#conflict-why", Static).update(text)
 
     def on_resize(self) -> None:
         """The reason takes what the other columns leave (it is what the agent reads)."""

@@ -7,16 +7,21 @@ the pictures after a deliberate change.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from console_kit import FIXED_NOW, TOWN, VILLAGE, Api, screen_text, serve, sign_in, wait_for
+from live import free_port
 from textual.pilot import Pilot
 
 from console.app import DaibanConsole
 from console.http_client import HttpDataClient
+from console.replica_client import ReplicaDataClient
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import DetailScreen
 from console.widgets.case_table import CaseTable
@@ -136,16 +141,45 @@ def test_dashboard(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]],
     assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in("lead640502", open_dashboard))
 
 
+async def device_with_a_conflict(url: str, path: Path) -> None:
+    """A village device whose offline escalation the server refused (the case was
+    cancelled meanwhile); times in the replica are set to the fixed clock."""
+    api = Api(url)
+    case = api.create(VILLAGER, 9)
+    device = ReplicaDataClient.open(path, server=url, attempts=1, timeout=3)
+    await device.sign_in(VILLAGER, "demo")
+    await device.sync()
+    device.sc.transport.base_url = f"http://127.0.0.1:{free_port()}"
+    await device.act(case["id"], "escalate", reason="请镇里协调卫健部门")
+    api.act(VILLAGER, case["id"], "cancel", reason="申请人撤回申请")
+    api.close()
+    device.sc.transport.base_url = url
+    await device.sync()
+    await device.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE conflicts SET at = ?", (FIXED_NOW.isoformat(),))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'last_sync'", (FIXED_NOW.isoformat(),))
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_conflicts(snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int]) -> None:
+def test_conflicts(
+    snap_compare: SnapCompare, scene: tuple[str, dict[str, str]], size: tuple[int, int], tmp_path: Path
+) -> None:
     url, _ = scene
+    path = tmp_path / "village.sqlite"
+    asyncio.run(device_with_a_conflict(url, path))
+    # Offline from here on: nothing moves while the picture is taken.
+    client = ReplicaDataClient.open(path, server=f"http://127.0.0.1:{free_port()}", attempts=1, timeout=1)
+    client.sc.transport.base_url = client.server
+    fixed = lambda: FIXED_NOW  # noqa: E731
+    app = DaibanConsole(client, clock=fixed, status_every=3600, sync_every=3600)
 
     async def open_conflicts(pilot: Pilot[Any]) -> None:
         await pilot.press("f3")
-        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ConflictsScreen")
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: bool(getattr(pilot.app.screen, "conflicts", None)))
+        await pilot.pause(0.3)
 
-    assert snap_compare(console_for(url), terminal_size=size, run_before=signed_in(TOWN_AGENT, open_conflicts))
+    assert snap_compare(app, terminal_size=size, run_before=signed_in(VILLAGER, open_conflicts))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
