@@ -49,6 +49,7 @@ COLUMNS: dict[str, Callable[[ReportRow], Any]] = {
     "cases": lambda r: r.cases,
     "open": lambda r: r.open,
     "overdue_open": lambda r: r.overdue_open,
+    "estimated_due_open": lambda r: r.estimated_due_open,
     "resolved": lambda r: r.resolved,
     "on_time_pct": lambda r: _pct(r.on_time_rate),
     "held_resolved": lambda r: r.held_resolved,

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import msgspec
 
 from hierarchy.breaches import is_overdue, on_time, rate
-from hierarchy.calendar import TZ
+from hierarchy.calendar import TZ, span_known
 from hierarchy.cases import OPEN_STATUSES, Actor, CaseKind, Source, Status
 from hierarchy.errors import InvalidInput, NotFound
 from hierarchy.ratings import RatingSource
@@ -67,6 +67,9 @@ class ReportRow(msgspec.Struct, kw_only=True):
     cases: int = 0
     open: int = 0
     overdue_open: int = 0
+    #: Open cases whose due time is an estimate (it counts days of a year whose holidays
+    #: are not known yet).
+    estimated_due_open: int = 0
     by_status: dict[str, int] = {}
     by_kind: dict[str, int] = {}
     by_item: dict[str, int] = {}
@@ -224,6 +227,7 @@ def _count_case(acc: _Acc, case: dict[str, Any], now: datetime) -> None:
     if status in OPEN_STATUSES:
         row.open += 1
         row.overdue_open += is_overdue(case, now)
+        row.estimated_due_open += not span_known(case["accepted_at"], case["due_at"])
     if case["resolved_at"] is not None:
         row.resolved += 1
         row.on_time += on_time(case["resolved_at"], case["due_at"])

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import msgspec
 
 from hierarchy.breaches import about_to_breach, effective_due, is_overdue, on_time, rate, utilisation
-from hierarchy.calendar import working_days_between
+from hierarchy.calendar import span_known, working_days_between
 from hierarchy.cases import OPEN_VALUES, Actor, Status
 from hierarchy.roles import Role
 from hierarchy.tree import Level, in_subtree
@@ -99,6 +99,8 @@ class CaseBrief(msgspec.Struct, kw_only=True):
     assignee_id: int | None
     assignee: str | None = None
     due_at: datetime
+    #: The due time counts days of a year whose holidays are not known yet.
+    due_estimated: bool = False
     #: Working days past due (positive) or left (0 or more) at the time of the answer.
     days_late: int = 0
     days_left: int = 0
@@ -178,6 +180,7 @@ def _brief(case: dict[str, Any], now: datetime, names: dict[int, str]) -> CaseBr
         assignee_id=case["assignee_id"],
         assignee=names.get(case["assignee_id"]),
         due_at=due,
+        due_estimated=not span_known(case["accepted_at"], due),
         days_late=days if late else 0,
         days_left=0 if late else days,
     )

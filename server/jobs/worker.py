@@ -24,6 +24,7 @@ from server.jobs.gauges import case_gauges
 from server.jobs.notify import notify_agents
 from server.jobs.observed import observed
 from server.jobs.queue import ArqQueue, InProcessQueue, JobFunction, JobQueue, Scheduled
+from server.jobs.recalendar import recompute_due_dates
 from server.jobs.report import daily_report
 from server.jobs.sweep import sla_sweep
 from server.jobs.webhooks import deliver_webhook, webhook_dispatch
@@ -37,6 +38,7 @@ _FILES = observed(attachment_cleanup)
 _HOOKS = observed(webhook_dispatch)
 FUNCTIONS: tuple[JobFunction, ...] = (
     _SWEEP, _REPORT, _GAUGES, observed(notify_agents), _FILES, _HOOKS, observed(deliver_webhook),
+    observed(recompute_due_dates),
 )  # fmt: skip
 SCHEDULE: tuple[Scheduled, ...] = (
     Scheduled(_SWEEP),  # every minute, at second 0

@@ -47,6 +47,14 @@ def sign_in(client: TestClient, username: str) -> dict[str, str]:  # type: ignor
     return {"Authorization": f"Bearer {token['access_token']}"}
 
 
+def estimated_in_report(client: TestClient, auth: dict[str, str]) -> int:  # type: ignore[type-arg]
+    params = {"unit": VILLAGE, "from": "2026-12-21", "to": "2026-12-21"}
+    r = client.get("/api/v1/reports/summary", params=params, headers=auth)
+    assert r.status_code == 200, r.text
+    count: int = r.json()["rows"][0]["estimated_due_open"]
+    return count
+
+
 def test_import_moves_due_times_and_ends_the_estimate(settings: Settings, tmp_path: Path) -> None:
     assert not calendar_known(datetime(2027, 1, 1).date())
     try:
@@ -56,6 +64,7 @@ def test_import_moves_due_times_and_ends_the_estimate(settings: Settings, tmp_pa
             assert r.status_code == 201, r.text
             case = r.json()
             assert case["due_at"].startswith("2027-01-11T") and case["due_estimated"] is True
+            assert estimated_in_report(client, villager) == 1
 
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({**ARRANGEMENT, "workdays": [{"name": "调休", "date": "2027-01-05"}]}))
@@ -76,6 +85,7 @@ def test_import_moves_due_times_and_ends_the_estimate(settings: Settings, tmp_pa
             moved = client.get(f"/api/v1/cases/{case['id']}", headers=villager).json()
             assert moved["due_at"].startswith("2027-01-12T") and moved["due_estimated"] is False
             assert moved["version"] == case["version"] + 1
+            assert estimated_in_report(client, villager) == 0
             history = client.get(f"/api/v1/cases/{case['id']}/history", headers=villager).json()
             assert any(e["action"] == "update" and e["reason"] == "calendar 2027" for e in history), history
     finally:

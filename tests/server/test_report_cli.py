@@ -124,7 +124,7 @@ def test_report_unknown_unit_is_a_clean_error(settings: Settings) -> None:
 ADDITIVE = (
     "cases", "open", "overdue_open", "resolved", "on_time", "claims", "returns", "escalations", "auto_escalations",
     "escalated_cases", "reopened", "reviews", "reviews_fixed", "with_deferrals", "overdue_deferrals",
-    "held_resolved", "held_on_time",
+    "held_resolved", "held_on_time", "estimated_due_open",
 )  # fmt: skip
 TALLIES = ("by_status", "by_kind", "by_item", "ratings", "first_ratings")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
