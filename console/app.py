@@ -22,6 +22,7 @@ from console.screens.case_actions import CaseActions
 from console.screens.conflicts import ConflictsScreen
 from console.screens.dashboard import DashboardScreen
 from console.screens.detail import DetailScreen
+from console.screens.inbox import InboxScreen
 from console.screens.main import START_FILTER, MainScreen
 from console.screens.signin import SignInScreen
 from hierarchy.errors import DaibanError
@@ -44,6 +45,7 @@ class DaibanConsole(ConsoleBase):
         Binding("ctrl+s", "sync", _("Sync"), show=False),
         Binding("f2", "dashboard", _("Dashboard"), show=False),
         Binding("f3", "conflicts", _("Conflicts"), show=False),
+        Binding("f4", "inbox", _("Inbox"), show=False),
         Binding("q", "quit_safely", _("Quit"), show=False),
         Binding("ctrl+q", "quit_safely", _("Quit"), show=False, priority=True),
     ]
@@ -119,6 +121,10 @@ class DaibanConsole(ConsoleBase):
         if self.me is not None and not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen())
 
+    def action_inbox(self) -> None:
+        if self.me is not None and not isinstance(self.screen, InboxScreen):
+            self.push_screen(InboxScreen())
+
     def action_dashboard(self) -> None:
         if not self.can_dispatch:
             self.notify(_("the dashboard is for dispatchers and county leads"), severity="warning")
@@ -145,6 +151,7 @@ class DaibanConsole(ConsoleBase):
         yield SystemCommand(
             both("Conflicts"), _("Operations the server refused (F3) · conflicts"), self.action_conflicts
         )
+        yield SystemCommand(both("Inbox"), _("Notifications: what reached you (F4) · inbox"), self.action_inbox)
         yield SystemCommand(
             both("Sign out"), _("End this session and return to the sign-in screen · sign out"), self.action_sign_out
         )

@@ -140,6 +140,19 @@ class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):
     last_sync: datetime | None = None
     #: Cases the last sync brought in or took away (a list showing them is stale).
     changed: int = 0
+    #: Unread notifications (the badge every screen shows).
+    unread: int = 0
+
+
+class Notice(msgspec.Struct, kw_only=True, frozen=True):
+    """A notification: what reached the agent or concerns them, about a case."""
+
+    id: int
+    kind: str
+    message: str
+    case_id: str | None = None
+    created_at: datetime | None = None
+    read: bool = False
 
 
 class SyncConflict(msgspec.Struct, kw_only=True, frozen=True):
@@ -330,6 +343,14 @@ class DataClient(Protocol):
     async def status(self) -> SyncStatus: ...
 
     async def conflicts(self) -> list[SyncConflict]: ...
+
+    async def notifications(self) -> list[Notice]:
+        """The agent's notifications, unread first, newest first."""
+        ...
+
+    async def mark_read(self, notice_id: int | None = None) -> None:
+        """Mark one notification (None: every one) read."""
+        ...
 
     async def dismiss_conflict(self, conflict_id: int) -> None:
         """The agent has seen it (and redone or told the applicant): stop listing it."""

@@ -10,6 +10,7 @@ password, not before the sign-in screen shows.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from console.data import (
     CaseFilter,
     CaseRow,
     Item,
+    Notice,
     Plan,
     PlanResult,
     ReportRow,
@@ -127,6 +129,7 @@ class HttpDataClient:
         self._me: AgentOut | None = None
         self._online = False
         self._last_ok: datetime | None = None
+        self._unread = 0
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -272,7 +275,25 @@ class HttpDataClient:
     # --- sync state: a direct client has nothing queued ---------------------------------
 
     async def status(self) -> SyncStatus:
-        return SyncStatus(online=self._online, pending=0, conflicts=0, last_sync=self._last_ok)
+        if self._online and self._me is not None:
+            # Unanswered, the badge keeps its last count; the status shows the network state.
+            with contextlib.suppress(DaibanError):
+                self._unread = (await self._get("/notifications/unread-count", _Unread)).unread
+        return SyncStatus(
+            online=self._online, pending=0, conflicts=0, last_sync=self._last_ok, unread=self._unread
+        )
+
+    async def notifications(self) -> list[Notice]:
+        page = await self._get("/notifications", _NoticePage, params={"limit": 200})
+        return [
+            Notice(id=n.id, kind=n.kind, message=n.message, case_id=n.case_id, created_at=n.created_at,
+                   read=n.read_at is not None)
+            for n in page.notifications
+        ]  # fmt: skip
+
+    async def mark_read(self, notice_id: int | None = None) -> None:
+        path = "/notifications/read-all" if notice_id is None else f"/notifications/{notice_id}/read"
+        self._unread = (await self._post(path, _Unread)).unread
 
     async def conflicts(self) -> list[SyncConflict]:
         return []
@@ -311,6 +332,23 @@ class HttpDataClient:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+
+
+class _Unread(msgspec.Struct, kw_only=True):
+    unread: int
+
+
+class _NoticeOut(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    message: str = ""
+    case_id: str | None = None
+    created_at: datetime | None = None
+    read_at: datetime | None = None
+
+
+class _NoticePage(msgspec.Struct, kw_only=True):
+    notifications: list[_NoticeOut]
 
 
 def _decode(content: bytes, into: type[T]) -> T:

@@ -29,6 +29,7 @@ from console.data import (
     CaseFilter,
     CaseRow,
     Item,
+    Notice,
     Plan,
     PlanResult,
     ReportRow,
@@ -363,7 +364,23 @@ class ReplicaDataClient:
     async def status(self) -> SyncStatus:
         s = self.sc.status()
         last = datetime.fromisoformat(s.last_sync) if s.last_sync else None
-        return SyncStatus(online=s.online, pending=s.pending, conflicts=s.conflicts, last_sync=last)
+        return SyncStatus(
+            online=s.online, pending=s.pending, conflicts=s.conflicts, last_sync=last,
+            unread=self.sc.replica.unread_notices(),
+        )  # fmt: skip
+
+    async def notifications(self) -> list[Notice]:
+        """What the last pulls brought, from the replica: readable offline."""
+        return [
+            Notice(id=n.id, kind=n.kind, message=n.message, case_id=n.case_id,
+                   created_at=datetime.fromisoformat(n.created_at) if n.created_at else None,
+                   read=n.read_at is not None)
+            for n in self.sc.inbox()
+        ]  # fmt: skip
+
+    async def mark_read(self, notice_id: int | None = None) -> None:
+        async with self._lock:
+            self.sc.replica.mark_notices_read(notice_id)
 
     async def conflicts(self) -> list[SyncConflict]:
         out = []

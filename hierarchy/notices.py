@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hierarchy.cases import Actor, CaseKind, CaseState, Status
+from hierarchy.i18n import DEFAULT_LANGUAGE, N_, translations
 from hierarchy.machine import Action
 
 #: Kinds of notification, as stored (clients switch on them).
@@ -37,18 +38,19 @@ EXTENSION_DECIDED = "extension.decided"
 
 #: What each kind says; ``{label}`` is the case's reference (or title).
 MESSAGES = {
-    CASE_ARRIVED: "{label} 投诉已转入本级待办",
-    CASE_ESCALATED: "{label} 已上报至本单位，待签收",
-    CASE_DISPATCHED: "{label} 已转派至本单位，待签收",
-    CASE_RETURNED: "{label} 已退回本单位",
-    CASE_HANDED_OVER: "{label} 已移交给您",
-    CASE_REASSIGNED: "{label} 因均衡调度改由您办理",
-    CASE_RESOLVED: "{label} 已办结，请告知申请人并记录评价",
-    CASE_REOPENED: "{label} 已被重新打开",
-    REVIEW_OPENED: "{label} 收到差评，请于15个工作日内复核整改",
-    EXTENSION_REQUESTED: "{label} 申请延期，待您审批",
-    EXTENSION_DECIDED: "{label} 的延期申请已{verdict}",
+    CASE_ARRIVED: N_("{label}: a complaint has reached your queue"),
+    CASE_ESCALATED: N_("{label} was escalated to your unit and waits to be claimed"),
+    CASE_DISPATCHED: N_("{label} was dispatched to your unit and waits to be claimed"),
+    CASE_RETURNED: N_("{label} was returned to your unit"),
+    CASE_HANDED_OVER: N_("{label} was handed over to you"),
+    CASE_REASSIGNED: N_("{label} was moved to you to balance the work"),
+    CASE_RESOLVED: N_("{label} is resolved: tell the applicant and record their rating"),
+    CASE_REOPENED: N_("{label} was reopened"),
+    REVIEW_OPENED: N_("{label} got a bad rating: review and fix it within 15 working days"),
+    EXTENSION_REQUESTED: N_("{label} asks for an extension: yours to decide"),
+    EXTENSION_DECIDED: N_("The extension request of {label} was {verdict}"),
 }
+APPROVED, REJECTED = N_("approved"), N_("rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,11 @@ class Notice:
     #: Values for the message template besides ``label``.
     verdict: str = ""
 
-    def message(self, label: str) -> str:
-        return MESSAGES[self.kind].format(label=label, verdict=self.verdict)
+    def message(self, label: str, language: str = DEFAULT_LANGUAGE) -> str:
+        """The text stored for the recipients: in the network's language (zh_CN), whatever
+        language the request that caused it spoke."""
+        words = translations(language)
+        return words.gettext(MESSAGES[self.kind]).format(label=label, verdict=words.gettext(self.verdict))
 
 
 def _parent(path: str) -> str | None:
@@ -125,7 +130,7 @@ def notices(
         return [Notice(EXTENSION_REQUESTED, (Audience(approvers=parent or after.owner_unit),))]
     if action is Action.APPROVE_EXTENSION and after.extension is not None:
         requester = after.extension.get("requested_by")
-        verdict = "批准" if after.extension.get("state") == "approved" else "驳回"
+        verdict = APPROVED if after.extension.get("state") == "approved" else REJECTED
         if isinstance(requester, int):
             return [Notice(EXTENSION_DECIDED, (Audience(agent=requester),), verdict=verdict)]
     return []

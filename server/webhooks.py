@@ -18,11 +18,14 @@ import msgspec
 
 from hierarchy.cases import Actor
 from hierarchy.errors import Forbidden, InvalidInput, NotFound
+from hierarchy.i18n import DEFAULT_LANGUAGE, N_, translations
 from hierarchy.roles import Role
 from hierarchy.tree import in_subtree
 from server.tables import Agent, Case, Unit, UnitWebhook, WebhookDelivery
 
 MAX_URL = 500
+#: A robot message: the notification with the app's name in front.
+ROBOT_TEXT = N_("[daiban] {message}")
 
 
 class Shape(enum.StrEnum):
@@ -59,7 +62,9 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
 def payload(shape: Shape, event: dict[str, Any]) -> dict[str, Any]:
     """The body a receiver of ``shape`` expects for one notification."""
     ref = event.get("case_ref") or ""
-    text = f"【代办】{event['message']}" + (f"（{ref}）" if ref and ref not in event["message"] else "")
+    text = translations(DEFAULT_LANGUAGE).gettext(ROBOT_TEXT).format(message=event["message"])
+    if ref and ref not in event["message"]:
+        text += f" ({ref})"
     if shape is Shape.WECOM:
         return {"msgtype": "text", "text": {"content": text}}
     if shape is Shape.DINGTALK:

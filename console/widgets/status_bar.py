@@ -44,6 +44,8 @@ class StatusBar(Static):
             conflict_style = "bold red" if status.conflicts else ""
             text.append("│ " + _("{count} conflicts").format(count=status.conflicts) + " ", style=conflict_style)
             text.append("│ " + _("synced {when}").format(when=local(status.last_sync, "%m-%d %H:%M")) + " ")
+            if status.unread:
+                text.append("│ " + _("✉ {count} unread (F4)").format(count=status.unread) + " ", style="bold cyan")
         if self.info:
             text.append(f"│ {self.info}")
         self.update(text)

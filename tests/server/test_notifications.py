@@ -97,6 +97,9 @@ async def test_walk_every_hand_off_tells_exactly_who_it_reaches(server: str, tmp
 
         provided = [{"code": m["code"], "state": "provided"} for m in case.materials]
         walk.act(f"a{OTHER_TOWN}-2", cid, "update", materials=provided)
+        provided = [{"code": m["code"], "state": "provided"} for m in case.materials]
+        walk.act(f"a{OTHER_TOWN}-2", cid, "update", materials=provided)  # (the assignee's edit: nobody told)
+        await walk.expect(set(), "")
         walk.act(f"a{OTHER_TOWN}-2", cid, "resolve", note="已办结")
         await walk.expect({f"a{VILLAGE}"}, hn.CASE_RESOLVED)
 
