@@ -40,10 +40,13 @@ ERRORS: dict[str, tuple[str, list[str]]] = {
     "413": ("Body too large", ["request.too_large"]),
     "415": ("Unsupported content type", ["request.unsupported_media_type"]),
     "422": ("Well-formed but refused by the rules (``field`` names the input)", ["case.reason_required"]),
-    "429": ("Too many requests; wait Retry-After seconds", ["auth.rate_limited", "auth.busy", "request.rate_limited"]),
+    "429": ("Too many requests; wait Retry-After seconds", ["auth.rate_limited", "auth.busy", "request.rate_limited",
+                                                            "upload.too_many_open"]),
     "500": ("Internal error (logged; never caused by input)", ["internal"]),
     # Only the resumable uploads (tus) answer these.
     "412": ("Tus-Resumable missing or unsupported", ["upload.tus_version"]),
+    "460": ("The bytes do not match their checksum or the announced sha256 (tus checksum)",
+            ["upload.checksum_mismatch", "upload.sha256_mismatch"]),
 }  # fmt: skip
 _UPLOADS = "/api/v1/uploads"
 
@@ -161,7 +164,9 @@ def complete(document: dict[str, Any]) -> dict[str, Any]:
             op["security"] = [] if public else [{BEARER: []}]
             statuses = set(ERRORS) - ({"401"} if public and path != "/api/v1/auth/token" else set())
             if not path.startswith(_UPLOADS):
-                statuses -= {"412"}
+                statuses -= {"412", "460"}
+            if method != "patch":
+                statuses -= {"460"}
             if method in ("get", "head", "options"):
                 statuses -= {"409", "413", "415"}
             responses = op.setdefault("responses", {})
