@@ -17,7 +17,7 @@ from server import calendar_store, db, logs
 from server.auth import PUBLIC_PATHS, BearerAuth
 from server.deps import DEPENDENCIES
 from server.docs import docs_assets, docs_plugin
-from server.headers import SecurityHeaders
+from server.headers import security_headers
 from server.input_guard import InputGuard
 from server.jobs.worker import open_queue
 from server.metrics import metrics_endpoint, throttled
@@ -84,13 +84,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[
             ObserveMiddleware,
-            SecurityHeaders,  # nosniff; no-store on API answers
             InputGuard,  # control characters and bad UTF-8 in the path, query or a JSON body
             DefineMiddleware(BearerAuth, exclude=[*PUBLIC_PATHS, r"^/metrics$"]),
         ],
         dependencies=DEPENDENCIES,
         plugins=[logs.plugin(settings), *tracing(settings)],
         lifespan=[lifespan],
+        before_send=[security_headers],  # nosniff; no-store on API answers
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         # Large pulls travel gzipped when the device accepts it (village links are slow).

@@ -35,6 +35,11 @@ async def test_no_store_and_nosniff(client: Client) -> None:
         assert answer.headers["x-content-type-options"] == "nosniff", path
     bad = await client.post(TOKEN, json={"username": "a640502100", "password": "wrong"})
     assert bad.headers["cache-control"] == "no-store"
+    nowhere = await client.get("/api/v1/no-such-thing", headers=who)
+    assert_problem(nowhere, 404, "route.not_found")
+    assert nowhere.headers["cache-control"] == "no-store" and nowhere.headers["x-content-type-options"] == "nosniff"
+    assets = await client.get("/schema/assets/swagger-ui.css")
+    assert "max-age=86400" in assets.headers["cache-control"] and assets.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_401_names_the_scheme(client: Client) -> None:
