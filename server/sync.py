@@ -22,7 +22,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
 from hierarchy import notices as hn
-from hierarchy.cases import Actor, CaseState, can_see
+from hierarchy.cases import Actor, CaseState, Status, can_see
 from hierarchy.errors import Conflict, DaibanError, Forbidden, InvalidInput, NotFound, TooLarge
 from hierarchy.machine import Action, Decision, apply, decide
 from hierarchy.roles import Role
@@ -48,6 +48,7 @@ from server.cases import (
 )
 from server.db import Database
 from server.notices import announce
+from server.projects import follow_case
 from server.queries import under
 from server.tables import Case, CaseEvent, CaseHolder, ClientView, Counter, Device, Notification, SyncOp, Token
 from sync import hlc, wire
@@ -585,10 +586,14 @@ async def _write_pg(
 
 
 async def _announce(work: _Work) -> None:
-    """The batch's notifications, last in its transaction (they take the change counter)."""
+    """The batch's notifications, last in its transaction (they take the change counter),
+    and the project blockers whose department cases changed status."""
     for cid, told in work.notices:
         if told:
             await announce(told, work.new.get(cid) or work.rows[cid], work.actor, work.now)
+    for cid, columns in work.changed.items():
+        if "status" in columns and (work.rows[cid].get("project") or {}).get("blocker"):
+            await follow_case(work.rows[cid], Status(columns["status"]), work.now)
 
 
 async def _pg_next_value(conn: Any, name: str, step: int) -> int:

@@ -3,6 +3,7 @@ and the project view following the departments' cases."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from factories import Client, case_payload, credit_code, headers
@@ -90,8 +91,16 @@ async def test_park_project_blockers_follow_the_department_cases(client: Client)
     assert [seen[b]["status"] for b in blockers] == ["resolved", "handed", "open"]
     assert seen[blockers[0]]["case_status"] == "resolved"
 
-    await act(reform_agent, handed[blockers[1]], "claim")
-    await act(reform_agent, handed[blockers[1]], "resolve", note="节能审查意见已批复")
+    # The other department works from a device: its synced resolve moves the blocker too.
+    r = await client.post("/api/v1/devices", json={"name": "发改委平板"}, headers=reform_agent)
+    device = r.json()["client_id"]
+    ops = [
+        {"op_id": str(uuid.uuid4()), "client_id": device, "seq": seq, "case_id": handed[blockers[1]],
+         "kind": kind, "args": args}
+        for seq, (kind, args) in enumerate((("claim", {}), ("resolve", {"note": "节能审查意见已批复"})), start=1)
+    ]  # fmt: skip
+    r = await client.post("/api/v1/sync/push", json={"client_id": device, "ops": ops}, headers=reform_agent)
+    assert [x["result"] for x in r.json()["results"]] == ["applied", "applied"], r.text
     r = await client.get(f"/api/v1/projects/{PROJECT['code']}", headers=reform_agent)  # a department sees it too
     assert r.status_code == 200
     body = r.json()
