@@ -534,7 +534,7 @@ def merge_materials(case: CaseState, patch: Any) -> tuple[dict[str, Any], ...]:
                     field="materials",
                     material=material["code"],
                 )
-            commitment = str(entry.get("commitment") or "").strip()
+            commitment = check_text(entry.get("commitment"), "commitment", field="materials")
             try:
                 due = date.fromisoformat(str(entry.get("due")))
             except ValueError:
