@@ -12,7 +12,8 @@ import re
 import uuid
 from typing import Any
 
-from factories import Client, assert_problem, headers
+import msgspec
+from factories import Client, assert_problem, case_payload, headers, register_device, sync_op
 
 FUZZ_ID = str(uuid.uuid4())
 DEEP = b"[" * 10_000 + b"]" * 10_000
@@ -103,3 +104,25 @@ async def test_text_is_bounded_before_storage(client: Client) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     create = schema["components"]["schemas"]["CaseCreate"]["properties"]
     assert create["description"]["maxLength"] == 2000 and create["title"]["maxLength"] == 200
+
+
+async def test_msgpack_push_with_nul_text_is_rejected_per_operation(client: Client) -> None:
+    """MessagePack bodies are not scanned at the door: the typed arguments refuse NUL."""
+    who = await headers(client, "a640502100002")
+    cid = await register_device(client, who)
+    body = case_payload(title="nul\x00title")
+    case_id = body.pop("id")
+    fine = case_payload()
+    fine_id = fine.pop("id")
+    deferral = {"code": "marriage-certificate", "state": "deferred", "commitment": "承诺\x00", "due": "2999-01-01"}
+    batch = {"client_id": cid, "ops": [
+        sync_op(cid, 1, case_id, "create", **body),
+        sync_op(cid, 2, fine_id, "create", **fine),
+        sync_op(cid, 3, fine_id, "escalate", reason="x\x00y"),
+        sync_op(cid, 4, fine_id, "edit", materials=[deferral]),
+    ]}  # fmt: skip
+    mp = {"content-type": "application/msgpack", "accept": "application/msgpack"}
+    r = await client.post("/api/v1/sync/push", content=msgspec.msgpack.encode(batch), headers=who | mp)
+    assert r.status_code == 200, r.text
+    results = msgspec.msgpack.decode(r.content)["results"]
+    assert [x["result"] for x in results] == ["rejected", "applied", "rejected", "rejected"], results
