@@ -29,6 +29,7 @@ from hierarchy.cases import Actor, Status, system_actor
 from hierarchy.errors import Conflict, DaibanError, NotFound
 from hierarchy.machine import Action, Decision, UnitRef, decide
 from hierarchy.serving import EVERYONE
+from hierarchy.tree import Level
 from server import balance, db
 from server.auth import load_actor
 from server.cases import fetch_row, to_state, unit_ref, utc, write_decision
@@ -80,6 +81,13 @@ class PlanCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     agent: Code | None = None
 
 
+def _peer_level(unit: dict[str, Any]) -> str:
+    """The level units are balanced within. A department (职能部门) is a peer of no other
+    unit: its cases may move between its own agents, never to another department."""
+    level = str(unit["level"])
+    return f"{level}:{unit['code']}" if level == Level.DEPARTMENT.value else level
+
+
 async def load_pool(
     path: str, now: datetime, away: int | None = None
 ) -> tuple[list[balance.UnitSlot], list[balance.OpenCase]]:
@@ -90,7 +98,7 @@ async def load_pool(
     """
     units = {
         u["code"]: balance.UnitSlot(
-            code=u["code"], path=u["path"], level=u["level"], serves=frozenset(u["serves"] or EVERYONE)
+            code=u["code"], path=u["path"], level=_peer_level(u), serves=frozenset(u["serves"] or EVERYONE)
         )
         for u in await Unit.select(Unit.code, Unit.path, Unit.level, Unit.serves)
         .where(under(Unit.path, path))

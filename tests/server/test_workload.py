@@ -198,3 +198,25 @@ async def test_who_may_see_and_plan(client: Client) -> None:
     r = await client.post("/api/v1/workload/plans", json={"unit": "640500"}, headers=dispatcher)
     assert r.status_code == 201 and r.json()["moves"] == []
     assert (await client.get(f"/api/v1/workload/plans/{r.json()['id']}", headers=other_lead)).status_code == 404
+
+
+async def test_a_department_is_no_rebalancing_target(settings: Settings) -> None:
+    """An overloaded department's queue moves to no other department (nor anywhere else);
+    its agents' own cases may move between them."""
+    police, education = "640500D04", "640500D10"
+    async with AsyncTestClient(app=create_app(settings, Clock(NOW))) as client:
+
+        async def work() -> list[str]:
+            specs = [{"owner": police, "status": "queued", "assignee": None, "item": N01} for _ in range(30)]
+            specs += [{"owner": police, "status": "in_progress", "assignee": f"a{police}", "item": N01}
+                      for _ in range(12)]  # fmt: skip
+            specs.append({"owner": education, "status": "in_progress", "assignee": f"a{education}", "item": N01})
+            return await put_cases(specs, NOW)
+
+        await in_app(client, work)
+        dispatcher = await headers(client, "dispatcher")
+        r = await client.post("/api/v1/workload/plans", json={"unit": "640500"}, headers=dispatcher)
+        assert r.status_code == 201, r.text
+        moves = r.json()["moves"]
+        assert moves, "the busy agent's cases should move to the idle colleague"
+        assert all(m["to_unit"] == police for m in moves), moves
