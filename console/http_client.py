@@ -1,7 +1,8 @@
 """A :class:`~console.data.DataClient` straight over the HTTP API (always online).
 
-Problem details (RFC 9457) become the domain error of their status with the server's
-``code``; transport failures become :class:`~console.data.Unreachable`.
+The HTTP itself is the device's: :class:`sync.transport.Transport` (bearer token, problem
+details read once). Its refusals become the domain error of their status with the
+server's ``code``; transport failures become :class:`~console.data.Unreachable`.
 
 httpx (its import and its client's TLS set-up, a tenth of a second) is loaded by
 :meth:`HttpDataClient.prepare`, which the console calls while the agent types the
@@ -48,7 +49,7 @@ from hierarchy.errors import (
     Unauthorized,
 )
 from hierarchy.i18n import current_language
-from sync.transport import problem_parts
+from sync.transport import SyncError, Transport
 
 if TYPE_CHECKING:
     import httpx
@@ -97,13 +98,6 @@ class _UnitPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
-def problem_error(response: httpx.Response) -> DaibanError:
-    """The domain error a problem-details response stands for."""
-    code, message, data = problem_parts(response)
-    cls = _BY_STATUS.get(response.status_code, DaibanError)
-    return cls(code, message, **data)
-
-
 class HttpDataClient:
     """The console's data over ``base_url``; ``transport`` lets tests swap the wire."""
 
@@ -120,7 +114,7 @@ class HttpDataClient:
         self.base_url = base_url.rstrip("/")
         self._transport = transport
         self._timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._wire: Transport | None = None
         self._first_page = first_page
         self._page_size = page_size
         #: Agents per (unit, subtree), for this session.
@@ -135,36 +129,36 @@ class HttpDataClient:
 
     def prepare(self) -> None:
         """Load httpx and build the HTTP client now (it is otherwise built at the first call)."""
-        _ = self._http
+        self._http.prepare()
 
     @property
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
+    def _http(self) -> Transport:
+        if self._wire is None:
             import httpx
 
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
+            client = httpx.AsyncClient(
                 transport=self._transport,
                 timeout=self._timeout,
                 limits=httpx.Limits(keepalive_expiry=KEEPALIVE),
                 # Refusals come back in the console's language.
                 headers={"Accept-Language": current_language().replace("_", "-")},
             )
-        return self._client
+            self._wire = Transport(self.base_url, attempts=1, timeout=self._timeout, client=client)
+        return self._wire
 
     async def _call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> bytes:
-        import httpx
-
         try:
-            response = await self._http.request(method, API + path, json=json, params=params)
-        except httpx.HTTPError as exc:
-            self._online = False
-            raise Unreachable("client.unreachable", f"cannot reach {self.base_url}: {exc}") from exc
+            content = await self._http.raw(method, API + path, json=json, params=params)
+        except SyncError as error:
+            if error.code == "network.unreachable":
+                self._online = False
+                raise Unreachable("client.unreachable", f"cannot reach {self.base_url}: {error.message}") from error
+            self._online = True
+            cls = _BY_STATUS.get(error.status, DaibanError)
+            raise cls(error.code, error.message, **error.data) from None
         self._online = True
         self._last_ok = self._clock()
-        if response.status_code >= 400:
-            raise problem_error(response)
-        return response.content
+        return content
 
     async def _get(self, path: str, into: type[T], params: Any = None) -> T:
         return _decode(await self._call("GET", path, params=params), into)
@@ -176,17 +170,17 @@ class HttpDataClient:
 
     async def sign_in(self, username: str, password: str) -> AgentOut:
         token = await self._post("/auth/token", _Token, {"username": username, "password": password})
-        self._http.headers["Authorization"] = f"Bearer {token.access_token}"
+        self._http.token = token.access_token
         me = token.agent if token.agent is not None else await self._get("/auth/me", AgentOut)
         self._me = me
         return me
 
     async def sign_out(self) -> None:
-        if "Authorization" in self._http.headers:
+        if self._http.token:
             try:
                 await self._call("POST", "/auth/logout")
             finally:
-                del self._http.headers["Authorization"]
+                self._http.token = None
                 self._me = None
                 self._agents.clear()
 
@@ -305,7 +299,7 @@ class HttpDataClient:
         import httpx
 
         try:
-            response = await self._http.get("/health")
+            response = await self._http.client.get(self.base_url + "/health")
             self._online = response.status_code == 200
             if self._online:
                 self._last_ok = self._clock()
@@ -330,8 +324,8 @@ class HttpDataClient:
         return PlanResult.of(await self._post(f"/workload/plans/{plan_id}/apply", Plan))
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        if self._wire is not None:
+            await self._wire.close()
 
 
 class _Unread(msgspec.Struct, kw_only=True):

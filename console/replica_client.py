@@ -47,7 +47,7 @@ from hierarchy.i18n import _
 from hierarchy.machine import UnitRef
 from hierarchy.roles import Role
 from hierarchy.tree import Level
-from sync.client import AGENTS_KEY, UNITS_KEY, SyncClient
+from sync.client import AGENTS_KEY, UNITS_KEY, SyncClient, password_verifier
 from sync.replica import PageKey
 from sync.transport import SyncError
 
@@ -78,6 +78,7 @@ class ReplicaDataClient:
         #: turn: they run on the event loop, between the sync's transactions).
         self._lock = asyncio.Lock()
         self._units: dict[str, Unit] = {}
+        self._remembering: asyncio.Future[None] | None = None
         #: Agents by username, for the local rules of a hand-over.
         self._agents: dict[str, AgentOut] = {}
         #: Agent lists by unit (``code`` or ``code/subtree``), as last read online.
@@ -106,7 +107,9 @@ class ReplicaDataClient:
         replica = self.sc.replica
         try:
             if self.sc.registered and replica.get("username") == username:
-                agent = await self.sc.login(username, password)
+                agent = await self.sc.login(username, password, remember=False)
+                # The offline verifier is hashed in a worker thread, after the list shows.
+                self._remembering = asyncio.ensure_future(self._keep_verifier(password))
             else:
                 agent = await self.sc.init(self.server, username, password, device_name=f"console {username}")
         except SyncError as error:
@@ -124,6 +127,10 @@ class ReplicaDataClient:
             with replica.tx() as c:
                 replica.put(c, **{NAME_KEY: name})
         return await self.me()
+
+    async def _keep_verifier(self, password: str) -> None:
+        verifier = await asyncio.to_thread(password_verifier, password)
+        self.sc.remember_password(verifier)
 
     async def sign_out(self) -> None:
         """The token goes from memory and from the replica; queued work stays."""
@@ -439,6 +446,8 @@ class ReplicaDataClient:
         return PlanResult.of(msgspec.convert(answer, Plan))
 
     async def close(self) -> None:
+        if self._remembering is not None:
+            await self._remembering  # the verifier is written before the replica closes
         await self.sc.close()
 
 

@@ -105,6 +105,11 @@ AGENTS_KEY = "network_agents"
 VERIFIER_KEY = "password_verifier"
 
 
+def password_verifier(password: str) -> str:
+    """An argon2 hash of ``password`` (pwdlib's recommended settings)."""
+    return str(PasswordHash.recommended().hash(password))
+
+
 class SyncClient:
     """One device: its replica, its identity, and the way to the server."""
 
@@ -177,14 +182,16 @@ class SyncClient:
                 },
             )
 
-    async def login(self, username: str, password: str) -> dict[str, Any]:
-        """Sign in (online); returns the agent as the server describes it."""
+    async def login(self, username: str, password: str, *, remember: bool = True) -> dict[str, Any]:
+        """Sign in (online); returns the agent as the server describes it. With ``remember``
+        the password's verifier for offline sign-in is stored now (else call
+        :meth:`remember_password` later, off the sign-in's critical path)."""
         token = await self.transport.call(
             "POST", "/api/v1/auth/token", json={"username": username, "password": password}, auth=False
         )
         agent = token["agent"]
         self.transport.token = token["access_token"]
-        verifier = PasswordHash.recommended().hash(password)
+        verifier = {VERIFIER_KEY: password_verifier(password)} if remember else {}
         unit = await self.transport.call("GET", f"/api/v1/units/{agent['unit_code']}", auth=False)
         with self.replica.tx() as c:
             self.replica.put(
@@ -200,10 +207,15 @@ class SyncClient:
                 unit_level=unit["level"],
                 open_weekends=int(unit["open_weekends"]),
                 server=self.transport.base_url,
-                **{VERIFIER_KEY: verifier},
+                **verifier,
             )
         self.online = True
         return dict(agent)
+
+    def remember_password(self, verifier: str) -> None:
+        """Store a verifier made by :func:`password_verifier` (in a worker thread, say)."""
+        with self.replica.tx() as c:
+            self.replica.put(c, **{VERIFIER_KEY: verifier})
 
     def check_offline(self, username: str, password: str) -> bool:
         """Whether ``username`` and ``password`` are those of this device's last online sign-in."""

@@ -88,7 +88,13 @@ class Transport:
                 return await self._once(method, path, auth, **kwargs)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _once(self, method: str, path: str, auth: bool, **kwargs: Any) -> Any:
+    async def raw(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> bytes:
+        """One call, not retried: the answer's bytes, for a caller that decodes them into its
+        own types (the console); refusals and failures raise as :meth:`call` does."""
+        response = await self._send(method, path, auth, **kwargs)
+        return response.content
+
+    async def _send(self, method: str, path: str, auth: bool, **kwargs: Any) -> httpx.Response:
         import httpx
 
         headers = dict(kwargs.pop("headers", {}) or {})
@@ -102,6 +108,10 @@ class Transport:
             ) from exc
         if response.status_code >= 400:
             raise _problem(response)
+        return response
+
+    async def _once(self, method: str, path: str, auth: bool, **kwargs: Any) -> Any:
+        response = await self._send(method, path, auth, **kwargs)
         if response.status_code == 204 or not response.content:
             return None
         try:
