@@ -182,6 +182,16 @@ def python_round(base: str, usernames: list[str], seconds: float) -> dict[str, f
     return {"requests": tally.requests, "seconds": elapsed, "errors": tally.errors, "rps": tally.requests / elapsed}
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def scale(args: argparse.Namespace, url: str, workdir: Path, haproxy: str) -> float:
     cluster = Cluster(url, args.redis, workdir, apis=2, workers=0, haproxy=haproxy)
     with cluster.running():
@@ -195,20 +205,30 @@ def scale(args: argparse.Namespace, url: str, workdir: Path, haproxy: str) -> fl
         else:
             print(f"load: Python clients ({len(usernames)} agents; wrk not installed: apt-get install wrk)")
         results: dict[int, list[float]] = {1: [], 2: []}
+        per_cpu: dict[int, list[float]] = {1: [], 2: []}
+        pids = [p.pid for p in cluster.api_procs if p is not None]
         for r in range(args.rounds):
             for n, base in ((1, one), (2, both)):
+                cpu = cpu_seconds(pids)
                 if wrk:
                     res = wrk_round(wrk, script, base, args.seconds, args.connections)
                 else:
                     res = python_round(base, usernames, args.seconds)
                 results[n].append(res["rps"])
+                used = cpu_seconds(pids) - cpu
+                per_cpu[n].append(res["requests"] / used if used else 0.0)
                 load = os.getloadavg()[0]
                 extra = f", p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms" if "p50_ms" in res else ""
                 print(f"round {r + 1}, {n} API process{'es' if n > 1 else ''}: {res['rps']:.1f} requests/s "
                       f"({int(res['requests'])} in {res['seconds']:.1f}s, {int(res['errors'])} errors{extra}; "
+                      f"API CPU {used:.1f}s, {per_cpu[n][-1]:.0f} requests per CPU-second; "
                       f"load average {load:.1f})")  # fmt: skip
     m1, m2 = statistics.median(results[1]), statistics.median(results[2])
+    c1, c2 = statistics.median(per_cpu[1]), statistics.median(per_cpu[2])
     print(f"median: {m1:.1f} requests/s with 1 process, {m2:.1f} with 2 ({m2 / 2:.1f} per process)")
+    # What the processes did with the CPU they got: when other work holds the cores (the load
+    # average above), the wall-clock ratio measures the machine, this one the service.
+    print(f"requests per API CPU-second: {c1:.0f} with 1 process, {c2:.0f} with 2 (efficiency ratio {c2 / c1:.2f})")
     return m2 / m1
 
 

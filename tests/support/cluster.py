@@ -76,6 +76,7 @@ class Cluster:
     proxy: subprocess.Popen[bytes] | None = None
     proxy_port: int = 0
     extra_proxies: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -89,6 +90,7 @@ class Cluster:
             "DAIBAN_LOG_FORMAT": "json",
             "DAIBAN_EMBEDDED_JOBS": "0",
             "DAIBAN_SHUTDOWN_TIMEOUT": "5",
+            **self.extra_env,
         }
 
     def _spawn(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -334,7 +336,13 @@ async def run_load(
     limits = httpx.Limits(max_connections=len(usernames) * 2, max_keepalive_connections=len(usernames) * 2)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         clients = [Client(http, name, tally, random.Random(seed + i), mix) for i, name in enumerate(usernames)]
-        await asyncio.gather(*(c.sign_in() for c in clients))
+        gate = asyncio.Semaphore(2)  # a server checks two passwords at a time; more only wait
+
+        async def sign_in(client: Client) -> None:
+            async with gate:
+                await client.sign_in()
+
+        await asyncio.gather(*(sign_in(c) for c in clients))
         if started is not None:
             started.set()
         deadline = time.monotonic() + seconds
