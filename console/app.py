@@ -24,6 +24,7 @@ from console.screens.dashboard import DashboardScreen
 from console.screens.detail import DetailScreen
 from console.screens.inbox import InboxScreen
 from console.screens.main import START_FILTER, MainScreen
+from console.screens.project import ProjectScreen
 from console.screens.signin import SignInScreen
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
@@ -121,6 +122,13 @@ class DaibanConsole(ConsoleBase):
         if self.me is not None and not isinstance(self.screen, ConflictsScreen):
             self.push_screen(ConflictsScreen())
 
+    def action_project(self) -> None:
+        """The project of the case on screen: its issues and blockers."""
+        case = self.screen.case if isinstance(self.screen, DetailScreen) else None
+        code = str((case.project or {}).get("code") or "") if case is not None else ""
+        if code:
+            self.push_screen(ProjectScreen(code))
+
     def action_inbox(self) -> None:
         if self.me is not None and not isinstance(self.screen, InboxScreen):
             self.push_screen(InboxScreen())
@@ -161,6 +169,9 @@ class DaibanConsole(ConsoleBase):
                 _("Load per unit and agent, SLA breaches, rebalancing (F2) · dashboard"),
                 self.action_dashboard,
             )
+        if isinstance(screen, DetailScreen) and screen.case is not None and (screen.case.project or {}).get("code"):
+            yield SystemCommand(both("Project"), _("Every issue and blocker of this case's project · project"),
+                                self.action_project)  # fmt: skip
         if isinstance(screen, ConsoleScreen):
             yield from screen.palette_commands()
         if isinstance(screen, CaseActions):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
@@ -142,6 +142,41 @@ class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):
     changed: int = 0
     #: Unread notifications (the badge every screen shows).
     unread: int = 0
+
+
+class ProjectBlocker(msgspec.Struct, kw_only=True, frozen=True):
+    id: int
+    title: str
+    department: str
+    department_name: str = ""
+    status: str
+    due_date: date
+    overdue: bool = False
+    case_ref: str | None = None
+    case_status: str | None = None
+
+
+class ProjectIssue(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    ref: str | None = None
+    title: str = ""
+    status: str = ""
+    owner_unit: str = ""
+    blockers: list[ProjectBlocker] = []
+
+
+class ProjectView(msgspec.Struct, kw_only=True, frozen=True):
+    """A project a task force follows: every issue and blocker with its state."""
+
+    code: str
+    name: str
+    firm: str = ""
+    stage: str = ""
+    investment: int = 0
+    unit: str = ""
+    issues: list[ProjectIssue] = []
+    blockers_open: int = 0
+    blockers_resolved: int = 0
 
 
 class Notice(msgspec.Struct, kw_only=True, frozen=True):
@@ -346,6 +381,10 @@ class DataClient(Protocol):
 
     async def notifications(self) -> list[Notice]:
         """The agent's notifications, unread first, newest first."""
+        ...
+
+    async def project(self, code: str) -> ProjectView:
+        """A project with its issues and blockers (online only)."""
         ...
 
     async def mark_read(self, notice_id: int | None = None) -> None:

@@ -29,6 +29,7 @@ from console.data import (
     Notice,
     Plan,
     PlanResult,
+    ProjectView,
     ReportRow,
     SyncConflict,
     SyncStatus,
@@ -284,6 +285,9 @@ class HttpDataClient:
                    read=n.read_at is not None)
             for n in page.notifications
         ]  # fmt: skip
+
+    async def project(self, code: str) -> ProjectView:
+        return await self._get(f"/projects/{code}", ProjectView)
 
     async def mark_read(self, notice_id: int | None = None) -> None:
         path = "/notifications/read-all" if notice_id is None else f"/notifications/{notice_id}/read"

@@ -32,6 +32,7 @@ from console.data import (
     Notice,
     Plan,
     PlanResult,
+    ProjectView,
     ReportRow,
     SyncConflict,
     SyncStatus,
@@ -384,6 +385,10 @@ class ReplicaDataClient:
                    read=n.read_at is not None)
             for n in self.sc.inbox()
         ]  # fmt: skip
+
+    async def project(self, code: str) -> ProjectView:
+        """From the server: a project's blockers are not kept on the device."""
+        return msgspec.convert(await self.sc.api("GET", f"/api/v1/projects/{code}"), ProjectView)
 
     async def mark_read(self, notice_id: int | None = None) -> None:
         async with self._lock:
