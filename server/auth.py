@@ -121,7 +121,9 @@ class BearerAuth(AbstractAuthenticationMiddleware):
             raise Unauthorized("auth.required", "sign in first: Authorization: Bearer <token>")
         principal = await principal_for(token.strip())
         if principal.must_change_password and connection.url.path.rstrip("/") not in WHILE_PASSWORD_DUE:
-            raise Forbidden("auth.password_change_required", "请先修改密码（POST /api/v1/auth/password）")
+            raise Forbidden(
+                "auth.password_change_required", "请先修改密码：daiban village passwd，或 POST /api/v1/auth/password"
+            )
         return AuthenticationResult(user=principal, auth=principal.token_digest)
 
 
