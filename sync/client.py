@@ -116,7 +116,7 @@ class SyncClient:
     def __init__(self, replica: Replica, transport: Transport | None = None) -> None:
         self.replica = replica
         server = replica.get("server")
-        self.transport = transport or Transport(server or "http://127.0.0.1:8000", token=replica.get("token"))
+        self.transport = transport or Transport(server or "http://127.0.0.1:8000", token=replica.read_token())
         self.online = False
         self.hlc = HLC(node=(replica.get("client_id") or "unregistered")[:8])
         self.files = Files(replica)
@@ -125,7 +125,7 @@ class SyncClient:
     def open(cls, path: str | Path, **transport_options: Any) -> SyncClient:
         replica = Replica(path)
         server = replica.get("server")
-        transport = Transport(server or "http://127.0.0.1:8000", token=replica.get("token"), **transport_options)
+        transport = Transport(server or "http://127.0.0.1:8000", token=replica.read_token(), **transport_options)
         return cls(replica, transport)
 
     async def close(self) -> None:
@@ -193,10 +193,10 @@ class SyncClient:
         self.transport.token = token["access_token"]
         verifier = {VERIFIER_KEY: password_verifier(password)} if remember else {}
         unit = await self.transport.call("GET", f"/api/v1/units/{agent['unit_code']}", auth=False)
+        self.replica.write_token(token["access_token"])
         with self.replica.tx() as c:
             self.replica.put(
                 c,
-                token=token["access_token"],
                 agent_id=agent["id"],
                 username=agent["username"],
                 agent_name=agent.get("name") or agent["username"],
@@ -225,10 +225,9 @@ class SyncClient:
         return bool(PasswordHash.recommended().verify(password, verifier))
 
     def sign_out(self) -> None:
-        """Forget the bearer token here and in the replica (the verifier stays for offline sign-in)."""
+        """Forget the bearer token here and wipe its file (the verifier stays for offline sign-in)."""
         self.transport.token = None
-        with self.replica.tx() as c:
-            self.replica.forget(c, "token")
+        self.replica.wipe_token()
 
     @property
     def registered(self) -> bool:

@@ -7,6 +7,7 @@ still in the outbox.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -135,9 +136,46 @@ class Replica:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        #: The bearer token lives beside the database, never in it: a copy of the replica
+        #: (a backup, a file sent for support) carries no way into the server.
+        self.token_path = self.path.with_name(self.path.name + ".token")
+        stored = self.get("token")
+        if stored is not None:  # a replica from before the token file
+            self.write_token(stored)
+            self.forget(None, "token")
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- the token ------------------------------------------------------------------
+
+    def read_token(self) -> str | None:
+        try:
+            return self.token_path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def write_token(self, token: str) -> None:
+        """Keep the token in a file only its user can read or write (0600)."""
+        fd = os.open(self.token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
+            os.write(fd, token.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def wipe_token(self) -> None:
+        """Overwrite and remove the token file (signing out)."""
+        try:
+            size = self.token_path.stat().st_size
+        except FileNotFoundError:
+            return
+        with open(self.token_path, "r+b") as f:
+            f.write(b"\0" * size)
+            f.flush()
+            os.fsync(f.fileno())
+        self.token_path.unlink()
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
