@@ -65,6 +65,8 @@ class MainScreen(CaseActions, ConsoleScreen):
         self.filters = START_FILTER
         #: Cases listed before the last reload, and those this agent acted on since.
         self._listed_before: dict[str, str] = {}
+        #: The view and filters the last complete list was read with.
+        self._listed_as: tuple[View, CaseFilter] | None = None
         self._moved_by_me: set[str] = set()
         self.all_rows: list[CaseRow] = []
         self.tree_unit: str | None = None
@@ -171,8 +173,9 @@ class MainScreen(CaseActions, ConsoleScreen):
         if message.view != self.view or message.filters != self.filters:
             return  # an answer to a question no longer asked
         if message.first:
-            if self.all_rows:
-                self._listed_before = {str(r.id): r.ref or str(r.id)[:8] for r in self.all_rows}
+            # Only the same list read again can tell that cases went away.
+            same = self._listed_as == (message.view, message.filters)
+            self._listed_before = {str(r.id): r.ref or str(r.id)[:8] for r in self.all_rows} if same else {}
             self.all_rows = list(message.rows)
             self.show_rows()
             self.app.listed()
@@ -187,6 +190,7 @@ class MainScreen(CaseActions, ConsoleScreen):
             )
         if message.done:
             self._tell_moved_away()
+            self._listed_as = (message.view, message.filters)
             self.loaded = True
             tree = self.query_one(ScopeTree)
             if self.view == "scope" and tree.built:

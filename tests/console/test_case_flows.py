@@ -295,3 +295,20 @@ async def test_wrong_password_is_said_plainly(console: DaibanConsole) -> None:
         error = console.screen.query_one("#signin-error")
         await wait_for(pilot, lambda: "auth.invalid_credentials" in str(error.render()))
         assert screen_name(console) == "SignInScreen"
+
+
+async def test_a_case_moved_away_is_told_on_reload(console: DaibanConsole, api: Api) -> None:
+    case = api.queued_at_town()
+    async with console.run_test(notifications=True) as pilot:
+        await sign_in(pilot, TOWN_AGENT)
+        await select(pilot, case["id"])
+        await pilot.press("1", "2")  # another view and back: nothing is said
+        await wait_for(pilot, lambda: console.screen.query_one(CaseTable).row_count > 0)
+        await pilot.pause(0.2)
+        assert not any("离开此列表" in n for n in notes(console))
+        # Elsewhere the case leaves the queue (as the SLA sweep's escalation would take it).
+        api.act(TOWN_AGENT_2, case["id"], "claim")
+        api.act(TOWN_AGENT_2, case["id"], "escalate", reason="县里统筹")
+        await pilot.press("f5")
+        await noted(pilot, "离开此列表")
+        assert any(case["ref"] in n for n in notes(console))
