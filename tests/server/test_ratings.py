@@ -76,6 +76,9 @@ async def test_only_the_origin_side_or_the_applicant_rates(client: Client) -> No
     assert await refused(client, county, cid, "confirm", rating=5) == (403, "rating.rater_is_assignee")
     assert await refused(client, county_lead, cid, "confirm", rating=5) == (403, "rating.reviewing_unit")
     assert await refused(client, town, cid, "confirm", rating=5) == (403, "rating.rater_held_case")
+    # A sign-in is bound to the device it registered: a second device signs in anew.
+    rejected = await push_confirm(client, await headers(client, f"a{TOWN}"), cid, 5)
+    assert (rejected["result"], rejected["code"]) == ("rejected", "rating.rater_held_case")
     rejected = await push_confirm(client, county_lead, cid, 5)
     assert (rejected["result"], rejected["code"]) == ("rejected", "rating.reviewing_unit")
 
