@@ -20,7 +20,7 @@ import msgspec
 from hierarchy.cases import OPEN_STATUSES
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
-from sync.wire import AgentOut, Case, CaseEvent
+from sync.wire import AgentOut, Case, CaseEvent, ItemOut, UnitOut
 
 __all__ = [
     "OPEN_FILTER",
@@ -114,23 +114,9 @@ class CaseRow(msgspec.Struct, kw_only=True):
     conflict: bool = False
 
 
-class Unit(msgspec.Struct, kw_only=True, frozen=True):
-    code: str
-    name: str
-    level: str
-    kind: str | None = None
-    parent_code: str | None = None
-    path: str = ""
-
-
-class Item(msgspec.Struct, kw_only=True, frozen=True):
-    code: str
-    name: str
-    promised_days: int = 0
-    #: ``individual`` or ``enterprise``: whether the applicant is usually a person or a firm.
-    lifecycle: str = ""
-    #: The checklist (一次性告知): code, name, deferrable, required.
-    materials: list[dict[str, Any]] = []
+#: Units and items as the server sends them (one declaration, in sync.wire).
+Unit = UnitOut
+Item = ItemOut
 
 
 class SyncStatus(msgspec.Struct, kw_only=True, frozen=True):

@@ -16,6 +16,7 @@ from hierarchy.cases import CaseKind, CaseState, Group, ServiceMode, Source, Sta
 from hierarchy.machine import MAX_TEXT, MAX_TITLE
 from hierarchy.roles import Role
 from hierarchy.sla import SlaEvent
+from hierarchy.tree import Kind, Level
 
 #: No control characters but tab and line breaks (NUL cannot be stored by PostgreSQL).
 PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
@@ -267,6 +268,56 @@ class TokenResponse(msgspec.Struct, kw_only=True):
     agent: AgentOut | None = None
     #: The password was set by an admin: change it (POST /api/v1/auth/password) before anything else.
     must_change_password: bool = False
+
+
+# --- the network and the catalogue (public reference data) ------------------------------
+
+
+class UnitOut(msgspec.Struct, kw_only=True, frozen=True):
+    code: str
+    name: str
+    level: Level
+    kind: Kind | None = None
+    parent_code: str | None = None
+    path: str
+    open_weekends: bool = False
+    response_days: int = 1
+
+
+class UnitPage(msgspec.Struct, kw_only=True, frozen=True):
+    units: list[UnitOut]
+    next_cursor: str | None = None
+
+
+class MaterialOut(msgspec.Struct, kw_only=True, frozen=True):
+    """One entry of the item's checklist (一次性告知): everything the applicant hands in."""
+
+    code: str
+    name: str
+    #: May be handed in later under a signed commitment (容缺).
+    deferrable: bool = False
+    #: Must be provided (or deferred) before the case can be resolved.
+    required: bool = True
+
+
+class ItemOut(msgspec.Struct, kw_only=True, frozen=True):
+    code: str
+    name: str
+    scope: str
+    lifecycle: str
+    lead_departments: list[str]
+    materials: list[MaterialOut]
+    promised_days: int
+    demo_fields: list[str] = []
+    #: The plan's "13+1+7+N" group: national, certificate (高效办证), regional or local.
+    group: str = "national"
+    #: Who may apply: person, enterprise or both.
+    serves: str = "person"
+    #: A local item's county-level unit (None: the whole city); opened outside it, a case
+    #: goes straight to that county's task-force queue (跨域通办).
+    locality_code: str | None = None
+    locality_name: str | None = None
+    locality_path: str | None = None
 
 
 def state_of(case: Case) -> CaseState:

@@ -24,6 +24,7 @@ from console.format import CST, GROUP_LABELS, KIND_LABELS, MATERIAL_LABELS, MODE
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import _
 from hierarchy.problem_words import say
+from sync.wire import MaterialOut
 
 if TYPE_CHECKING:
     from console.base import ConsoleBase
@@ -398,7 +399,7 @@ class NewCaseForm(_CaseForm):
         self.post_message(Saved(case))
 
 
-def checklist(materials: list[dict[str, Any]]) -> str:
+def checklist(materials: list[MaterialOut]) -> str:
     """The item's materials on one line (一次性告知); 容缺 marks those that may come later."""
-    names = [f"{m.get('name')}" + ("(容缺)" if m.get("deferrable") else "") for m in materials]
-    return "材料清单：" + "、".join(names) if names else ""
+    names = [m.name + ("(容缺)" if m.deferrable else "") for m in materials]
+    return _("Checklist: {materials}").format(materials="、".join(names)) if names else ""
