@@ -6,92 +6,45 @@ the list is what the last sync brought, readable with no network.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable
 
 from console.data import Notice
 from console.format import local
 from console.messages import Failed
-from console.screens.base import ConsoleScreen
-from console.widgets.status_bar import StatusBar
+from console.screens.table_screen import TableScreen
 from hierarchy.errors import DaibanError
 from hierarchy.i18n import N_, _
 
-if TYPE_CHECKING:
-    from console.base import ConsoleBase
-
-#: (label, key, width); the message takes the width left.
-COLUMNS = ((N_("New"), "new", 3), (N_("When"), "when", 11), (N_("Message"), "message", 60))
 UNREAD_MARK = "●"
 
 
-class NoticesLoaded(Message):
-    def __init__(self, notices: list[Notice]) -> None:
-        super().__init__()
-        self.notices = notices
-
-
-class InboxScreen(ConsoleScreen):
-    CSS_PATH = "inbox.tcss"
-    BINDINGS = [  # noqa: RUF012
-        Binding("escape", "app.pop_screen", _("Back")),
-        Binding("a", "read_all", _("Mark all read")),
-        Binding("f5", "reload", _("Reload")),
-    ]
-
-    if TYPE_CHECKING:
-        app: ConsoleBase
+class InboxScreen(TableScreen):
+    BINDINGS = [Binding("a", "read_all", _("Mark all read"))]  # noqa: RUF012
+    #: The message takes the width left.
+    COLUMNS = ((N_("New"), "new", 3), (N_("When"), "when", 11), (N_("Message"), "message", 60))
 
     def __init__(self) -> None:
         super().__init__()
         self.notices: list[Notice] = []
 
-    def compose(self) -> ComposeResult:
-        yield Static(" " + _("Inbox — what reached you"), id="inbox-head")
-        yield DataTable(id="inbox", cursor_type="row")
-        yield StatusBar()
-        yield Footer(compact=True)
+    def heading(self) -> str:
+        return _("Inbox — what reached you")
 
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, key, width in COLUMNS:
-            table.add_column(_(label), key=key, width=width)
-        self.query_one(StatusBar).show_status(self.app.sync_status)
-        table.focus()
-        self.reload()
+    async def fetch(self) -> Any:
+        return await self.app.client.notifications()
 
-    def reload(self) -> None:
-        self.load()
-
-    def action_reload(self) -> None:
-        self.reload()
-
-    @work(exclusive=True)
-    async def load(self) -> None:
-        try:
-            notices = await self.app.client.notifications()
-        except DaibanError as error:
-            self.post_message(Failed("inbox", error))
-            return
-        self.post_message(NoticesLoaded(notices))
-
-    def on_notices_loaded(self, message: NoticesLoaded) -> None:
-        self.notices = message.notices
+    def show(self, payload: Any) -> None:
+        self.notices = list(payload)
         table = self.query_one(DataTable)
         table.clear()
         table.add_rows(
             ("" if n.read else UNREAD_MARK, local(n.created_at, "%m-%d %H:%M"), n.message) for n in self.notices
         )
-        if not self.notices:
-            self.query_one("#inbox-head", Static).update(" " + _("Inbox — nothing has reached you yet"))
-
-    def on_failed(self, message: Failed) -> None:
-        self.app.tell(message.error)
+        self.set_heading(self.heading() if self.notices else _("Inbox — nothing has reached you yet"))
 
     @work(group="read")
     async def mark(self, notice_id: int | None) -> None:
