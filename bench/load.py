@@ -171,9 +171,8 @@ async def offered_load(
             at = start + n / rate
             if at - start >= seconds:
                 break
-            delay = at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Always yield, even when behind: the operations already started must run.
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
             free = [a for a in agents if a.username not in busy]
             a = rng.choice(free or agents)
             busy.add(a.username)
