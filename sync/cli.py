@@ -162,6 +162,14 @@ async def passwd(client: SyncClient, server: str | None, username: str | None, c
     type=click.Choice(["elderly", "disabled", "pregnant", "low_income", "veteran", "key_project"]),
 )
 @click.option("--project", default=None, help=_("Project name (project_issue)."))
+@click.option(
+    "--source",
+    type=click.Choice(["village", "hall", "12345", "online", "blocked"]),
+    default="village",
+    show_default=True,
+    help=_("Channel the matter came by (blocked = 办不成事 reflection)."),
+)
+@click.option("--ticket-no", default=None, help=_("The 12345 ticket number (required with --source 12345)."))
 @with_client
 def new(
     client: SyncClient,
@@ -177,8 +185,12 @@ def new(
     mode: str,
     groups: tuple[str, ...],
     project: str | None,
+    source: str,
+    ticket_no: str | None,
 ) -> None:
-    item_code = item_code or click.prompt("Item code")
+    # A complaint, a 12345 matter or a project issue need not be a catalogue item.
+    needs_item = kind == "service" and source != "12345"
+    item_code = item_code or (click.prompt("Item code") if needs_item else "")
     name = name or click.prompt("Applicant name")
     applicant: dict[str, Any] = {"type": applicant_type, "name": name}
     if applicant_type == "person":
@@ -195,7 +207,10 @@ def new(
         "description": description,
         "service_mode": mode,
         "groups": list(groups),
+        "source": source,
     }
+    if ticket_no:
+        body["ticket_no"] = ticket_no
     if project:
         body["project"] = {"name": project}
     case = client.create(body)

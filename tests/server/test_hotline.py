@@ -4,9 +4,16 @@ figures by channel."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
-from factories import Client, case_payload, headers
+import httpx
+from click.testing import CliRunner
+from factories import Client, case_payload, headers, resident_id
+from live import live_server
+
+from cli import main
+from server.settings import Settings
 
 CITY = "640500"
 TICKET = "12345-20261126-0042"
@@ -82,3 +89,23 @@ async def test_a_12345_complaint_goes_to_a_department_and_back_and_closes_after_
     )  # fmt: skip
     # The departments have their own rows, as units of the city.
     assert {row["unit"] for row in r.json()["rows"]} >= {planning, housing}
+
+
+def test_a_device_takes_a_12345_ticket_without_an_item(settings: Settings, tmp_path: Path) -> None:
+    """``daiban village new --source 12345 --ticket-no …`` with no item: checked on the
+    device, pushed, and the server keeps its channel and ticket number."""
+    replica = str(tmp_path / "v.sqlite")
+    with live_server(settings) as url:
+        runner = CliRunner(env={"DAIBAN_PASSWORD": "demo"})
+        run = [*("village", "--replica", replica)]
+        r = runner.invoke(main, [*run, "init", "--server", url, "--user", "a640502100002"])
+        assert r.exit_code == 0, r.output
+        ticket = ["--kind", "complaint", "--source", "12345", "--ticket-no", TICKET, "--title", "反映路灯不亮"]
+        r = runner.invoke(main, [*run, "new", *ticket, "--name", "马玉兰", "--resident-id", resident_id()])
+        assert r.exit_code == 0, r.output
+        r = runner.invoke(main, [*run, "sync"])
+        assert r.exit_code == 0 and "rejected 0" in r.output, r.output
+        token = httpx.post(f"{url}/api/v1/auth/token", json={"username": "dispatcher", "password": "demo"})
+        who = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        [case] = httpx.get(f"{url}/api/v1/cases", params={"view": "queue"}, headers=who).json()["cases"]
+        assert (case["source"], case["ticket_no"], case["item_code"], case["owner_unit"]) == ("12345", TICKET, "", CITY)
