@@ -221,7 +221,8 @@ def scale(args: argparse.Namespace, url: str, workdir: Path, haproxy: str) -> fl
                 extra = f", p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms" if "p50_ms" in res else ""
                 print(f"round {r + 1}, {n} API process{'es' if n > 1 else ''}: {res['rps']:.1f} requests/s "
                       f"({int(res['requests'])} in {res['seconds']:.1f}s, {int(res['errors'])} errors{extra}; "
-                      f"API CPU {used:.1f}s, {per_cpu[n][-1]:.0f} requests per CPU-second; "
+                      f"API CPU {used:.1f}s = {used / res['seconds']:.2f} cores, {per_cpu[n][-1]:.0f} requests per "
+                      f"CPU-second; "
                       f"load average {load:.1f})")  # fmt: skip
     m1, m2 = statistics.median(results[1]), statistics.median(results[2])
     c1, c2 = statistics.median(per_cpu[1]), statistics.median(per_cpu[2])

@@ -157,7 +157,14 @@ async def reuse(dsn: str, cases: int, devices: int) -> Nation | None:
         await conn.close()
     if count != cases or len(rows) < devices:
         return None
-    return Nation(database_url(dsn, DB_NAME), [r["username"] for r in rows], cases, 0.0)
+    url = database_url(dsn, DB_NAME)
+    engine = db.connect(load_settings({}, database_url=url))
+    await db.start(engine)
+    try:
+        await db.migrate(engine)  # the code may have moved on since it was kept
+    finally:
+        await db.stop(engine)
+    return Nation(url, [r["username"] for r in rows], cases, 0.0)
 
 
 async def build(dsn: str, cases: int, devices: int, rng: random.Random) -> Nation:
@@ -404,24 +411,33 @@ WRITES_PER_CASE = 6  # create, claim, escalate or hand over, resolve, confirm, a
 PRIMARY_CORES_FACTOR, PRIMARY_RAM = 16, 256 * 2**30
 
 
+def peak_req(s: Scale) -> float:
+    per_day = s.villages * DEVICE_REQUESTS + s.towns * TOWN_REQUESTS + s.counties * COUNTY_REQUESTS
+    return per_day / (WORK_HOURS * 3600) * PEAK
+
+
+def peak_commits(s: Scale) -> float:
+    """Writes at the peak: the cases' own transactions, and the 15 % of requests that write."""
+    cases_day = s.villages * CASES_PER_VILLAGE
+    return cases_day * WRITES_PER_CASE / (WORK_HOURS * 3600) * PEAK + peak_req(s) * 0.15
+
+
 def sizing(rps_per_process: float, commits_per_s: float, row_bytes: float, extra_bytes: float) -> list[str]:
     lines = [f"{'':16} {'peak req/s':>10} {'API procs':>9} {'8-core nodes':>12} {'cases/yr':>11} "
              f"{'PG after 1 yr':>13} {'peak commits/s':>14} {'Redis':>7}"]  # fmt: skip
     for s in SCALES:
-        per_day = s.villages * DEVICE_REQUESTS + s.towns * TOWN_REQUESTS + s.counties * COUNTY_REQUESTS
-        peak = per_day / (WORK_HOURS * 3600) * PEAK
+        peak = peak_req(s)
         procs = max(2, math.ceil(peak / (rps_per_process * 0.7)))  # 70 %: room for a node to fail
         cases_year = s.villages * CASES_PER_VILLAGE * 365
         pg_bytes = cases_year * (row_bytes + extra_bytes)
-        peak_commits = cases_year / 365 * WRITES_PER_CASE / (WORK_HOURS * 3600) * PEAK + peak * 0.15
         redis_mb = 50 + s.villages * 400 / 2**20  # throttle windows and the job queue
         lines.append(f"{s.name:16} {peak:10.0f} {procs:9d} {math.ceil(procs / 8):12d} {cases_year:11,.0f} "
-                     f"{pg_bytes / 2**30:11.1f} GB {peak_commits:14.0f} {redis_mb:5.0f} MB")  # fmt: skip
+                     f"{pg_bytes / 2**30:11.1f} GB {peak_commits(s):14.0f} {redis_mb:5.0f} MB")  # fmt: skip
     capacity = commits_per_s * PRIMARY_CORES_FACTOR
     per_case = row_bytes + extra_bytes
     nation = SCALES[-1]
     nation_cases_year = nation.villages * CASES_PER_VILLAGE * 365
-    nation_commits = nation_cases_year / 365 * WRITES_PER_CASE / (WORK_HOURS * 3600) * PEAK
+    nation_commits = peak_commits(nation)
     # About a third of the retained cases (the open ones, recent ones, their indexes) is hot.
     hot_years = PRIMARY_RAM * 3 / per_case / nation_cases_year
     lines += [
