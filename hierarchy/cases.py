@@ -50,7 +50,7 @@ class Status(enum.StrEnum):
 #: The open statuses, defined once: everything that counts open or overdue cases uses these.
 OPEN_STATUSES = frozenset({Status.QUEUED, Status.IN_PROGRESS, Status.WAITING_APPLICANT})
 #: The same as stored values, in a fixed order (for ``IN (...)`` queries).
-OPEN_VALUES: tuple[str, ...] = (Status.QUEUED.value, Status.IN_PROGRESS.value, Status.WAITING_APPLICANT.value)
+OPEN_VALUES: tuple[str, ...] = tuple(status.value for status in Status if status in OPEN_STATUSES)
 
 
 class ServiceMode(enum.StrEnum):

@@ -26,7 +26,6 @@ __all__ = [
     "SlaEventKind",
     "SlaState",
     "compute_sla",
-    "is_overdue",
     "working_days_left",
 ]
 
@@ -109,7 +108,7 @@ def compute_sla(
         events: The clock events, in any order; they are sorted by time, keeping the
             given order for equal times.
         now: The current time, to credit a pause that is still open. Pass it whenever
-            the state is used for :func:`is_overdue` or :func:`working_days_left`.
+            the state decides overdue (:func:`hierarchy.breaches.is_overdue`) or :func:`working_days_left`.
 
     Raises:
         InvalidInput: ``sla.promised_days_invalid`` for a negative limit,
@@ -162,16 +161,6 @@ def compute_sla(
         estimated=not span_known(local_date(accepted_at), local_date(max(due_at, last_seen))),
         open_weekends=open_weekends,
     )
-
-
-def is_overdue(state: SlaState, now: datetime) -> bool:
-    """Tell whether the due time has passed at ``now``.
-
-    ``state`` should be computed with the same ``now`` so an open pause is credited;
-    once the pause cap is used up a waiting case can become overdue too.
-    """
-    local_date(now)
-    return now > state.due_at
 
 
 def working_days_left(state: SlaState, now: datetime) -> int:

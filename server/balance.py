@@ -49,6 +49,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from hierarchy.breaches import utilisation
 from hierarchy.serving import EVERYONE, can_serve
 
 #: An agent (or unit) is overloaded above its capacity, or above half of it while also
@@ -138,9 +139,11 @@ class Move:
 
 
 def _util(load: int, capacity: int) -> float:
-    if capacity <= 0:
+    """The one utilisation (hierarchy.breaches), made sortable: no capacity with work is the worst."""
+    measured = utilisation(load, capacity)
+    if measured is None:
         return float("inf") if load else 0.0
-    return load / capacity
+    return measured
 
 
 def county_of(path: str) -> str:
