@@ -30,6 +30,8 @@ UNRATED_CLOSE_DAYS = 10
 #: Crockford's base32 without I, L, O, U: nothing to misread when typed from paper.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10  # 50 bits: guessing one is hopeless behind a rate limit
+#: The applicant's rating page (public, no sign-in); the receipt's link and QR code open it.
+RATING_PAGE = "/r/"
 
 
 class RatingSource(enum.StrEnum):
@@ -43,6 +45,11 @@ class RatingSource(enum.StrEnum):
 def new_rating_code() -> str:
     """A fresh random rating code, e.g. ``7KQ2M9XD4R``."""
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def rating_link(base_url: str, code: str) -> str:
+    """The link printed on the receipt (and in its QR code): the rating page for ``code``."""
+    return f"{base_url.rstrip('/')}{RATING_PAGE}{code}"
 
 
 def normalise_rating_code(value: object) -> str:

@@ -32,6 +32,7 @@ from server.routes.health import health, ready
 from server.routes.network import ItemController, UnitController
 from server.routes.notifications import NotificationController
 from server.routes.projects import ProjectController
+from server.routes.rating_page import RatingPageController
 from server.routes.ratings import RatingController, rate_limit
 from server.routes.receipts import ReceiptController
 from server.routes.reports import ReportController
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
                         AgentController, CaseController, DeviceController, SyncController, WorkloadController,
                         ReportController, NotificationController, UploadController, AttachmentController,
                         ProjectController, ReceiptController, WebhookController, docs_assets(),
-                        Router("/", route_handlers=[RatingController],
+                        Router("/", route_handlers=[RatingController, RatingPageController],
                                middleware=[rate_limit(settings.ratings_per_minute).middleware])],
         # Outermost first: the request line sees refused sign-ins too.
         middleware=[

@@ -27,6 +27,7 @@ PUBLIC_PATHS = [
     r"^/api/v1/units",
     r"^/api/v1/items",
     r"^/api/v1/ratings",  # the applicant's one-time code is the credential
+    r"^/r/",  # the applicant's rating page (the same code)
 ]
 
 

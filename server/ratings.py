@@ -48,6 +48,15 @@ async def _by_code(code: str) -> dict[str, Any]:
     return row
 
 
+def _refusal(row: dict[str, Any]) -> Conflict | None:
+    """Why the case's code cannot rate it now, or None when it can."""
+    if row["rating_code_used_at"] is not None:
+        return Conflict("rating.code_used", "this rating code has already been used")
+    if row["status"] != Status.RESOLVED.value:
+        return Conflict("rating.not_resolved", "the case can be rated once it is resolved", status=row["status"])
+    return None
+
+
 async def describe(code: str) -> RatingCase:
     row = await _by_code(code)
     item = await Item.select(Item.name).where(Item.code == row["item_code"]).first()
@@ -55,9 +64,16 @@ async def describe(code: str) -> RatingCase:
         ref=row["ref"],
         item_name=item["name"] if item else row["item_code"],
         status=row["status"],
-        can_rate=row["rating_code_used_at"] is None and row["status"] == Status.RESOLVED.value,
+        can_rate=_refusal(row) is None,
         rating=row["rating"],
     )
+
+
+async def rateable(code: str) -> RatingCase:
+    """What ``code`` rates, when it can rate it now; the refusal :func:`rate_with_code` would give otherwise."""
+    if (refusal := _refusal(await _by_code(code))) is not None:
+        raise refusal
+    return await describe(code)
 
 
 async def rate_with_code(engine: Database, data: RatingIn, now: datetime) -> RatingCase:
@@ -70,10 +86,8 @@ async def rate_with_code(engine: Database, data: RatingIn, now: datetime) -> Rat
     """
     for _ in range(RATE_ATTEMPTS):
         row = await _by_code(data.code)
-        if row["rating_code_used_at"] is not None:
-            raise Conflict("rating.code_used", "this rating code has already been used")
-        if row["status"] != Status.RESOLVED.value:
-            raise Conflict("rating.not_resolved", "the case can be rated once it is resolved", status=row["status"])
+        if (refusal := _refusal(row)) is not None:
+            raise refusal
         # The system actor stands for the applicant here: the code is their proof.
         actor = system_actor(row["origin_unit"], row["origin_path"])
         decision = decide(to_state(row), actor, Action.CONFIRM, {"rating": data.rating, "comment": data.comment}, now)

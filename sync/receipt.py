@@ -20,6 +20,7 @@ import msgspec
 
 from hierarchy.attachments import OTHER
 from hierarchy.calendar import TZ
+from hierarchy.ratings import rating_link
 from hierarchy.results import DELIVERY_LABELS, Delivery
 from hierarchy.validation import mask_resident_id
 from sync.wire import Case
@@ -92,7 +93,7 @@ def receipt_of(case: Case, *, item_name: str, agent: str, unit: str, base_url: s
         ],
         other_files=_files(case, OTHER),
         rating_code=code,
-        rating_url=f"{base_url.rstrip('/')}/api/v1/ratings/{code}" if code else None,
+        rating_url=rating_link(base_url, code) if code else None,
         result=case.result,
     )
 
@@ -137,7 +138,7 @@ def lines(r: Receipt) -> list[str]:
     if r.result:
         out += _result_lines(r.result)
     if r.rating_code:
-        out += [f"评价码：{r.rating_code}（办结后凭码评价，仅限一次）", f"评价链接：{r.rating_url}"]
+        out += [f"评价码：{r.rating_code}（办结后凭码评价，仅限一次）", f"评价链接（手机扫码或打开）：{r.rating_url}"]
     return out
 
 

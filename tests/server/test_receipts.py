@@ -47,7 +47,7 @@ async def test_receipt_pdf_reads_back_with_checklist_commitment_and_qr(client: C
     ):  # fmt: skip
         assert expected.replace(" ", "") in flat.replace(" ", ""), (expected, text)
     assert case["applicant"]["resident_id"] not in flat, "the receipt shows the ID masked"
-    assert qr_texts(r.content) == [f"http://testserver.local/api/v1/ratings/{case['rating_code']}"]
+    assert qr_texts(r.content) == [f"http://testserver.local/r/{case['rating_code']}"]
 
     plain = await client.get(f"{CASES}/{case['id']}/receipt", params={"format": "text"}, headers=villager)
     assert plain.headers["content-type"].startswith("text/plain")

@@ -95,7 +95,7 @@ async def test_the_towns_result_and_the_history_reach_the_village_device(setting
     assert seen.ref in text and "出生医学证明：已提供" in text
     page = pypdfium2.PdfDocument(pdf.read_bytes())[0]
     codes = [b.text for b in zxingcpp.read_barcodes(page.render(scale=3).to_pil())]
-    assert len(codes) == 1 and codes[0].endswith(f"/api/v1/ratings/{case.rating_code}")
+    assert len(codes) == 1 and codes[0].endswith(f"/r/{case.rating_code}")
 
 
 async def test_a_correction_made_offline_reaches_the_server(settings: Settings, tmp_path: Path) -> None:
