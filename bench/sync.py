@@ -20,10 +20,21 @@
    median over the 10k median. The scans PostgreSQL picks for the pull's page and scope
    queries (``EXPLAIN`` of the server's own queries) are printed beside the timings.
 
+4. **Initial sync.** A new device of a village agent whose scope holds 2,000 cases signs
+   in and registers (untimed), then its first ``sync()`` through the real client is timed:
+   every page pulled and written to the replica, the scope checksum compared. Fresh
+   replica each run; ``initial sync: X s`` is the median (goal: at most 2 s).
+5. **Large scope.** Two databases of the same size; in one the pulling village's scope
+   holds 400 cases, in the other 50,000. 100 of them change before each pull, as in 3.
+   ``large scope pull ratio`` is the 50,000 median over the 400 median: a pull should
+   cost what changed, not what the scope holds (goal: at most 1.5).
+
     python bench/sync.py [--dsn postgresql://root@127.0.0.1:5432/test] [--devices 4]
                          [--rounds 5 --batches 10] [--small 10000 --large 1000000]
+                         [--initial 2000] [--large-scope 50000] [--parts push,pull,initial,scope]
 
-The last two lines are ``push ratio: X`` and ``pull ratio: Y``.
+The last lines are ``initial sync: X s``, then ``push ratio``, ``pull ratio`` and
+``large scope pull ratio``.
 """
 
 from __future__ import annotations
@@ -629,6 +640,28 @@ def plan_summary(plan: Any) -> str:
     return ", ".join(found) or plan[0]["Plan"]["Node Type"]
 
 
+async def bench_initial(dsn: str, name: str, log: Path, scope: int, runs: int, seed: int) -> list[float]:
+    """Seconds for a new device's first sync of a ``scope``-case village scope, through the
+    real client (sign-in and registration untimed; pulling, writing the replica and the
+    checksum timed), each run with a fresh replica."""
+    from sync.client import SyncClient
+
+    url = await create_seeded(dsn, name)
+    await load_cases(url, scope + 2_000, scope, seed)
+    samples: list[float] = []
+    with serving(url, log) as base, tempfile.TemporaryDirectory() as tmp:
+        for run in range(runs):
+            device = SyncClient.open(Path(tmp) / f"device{run}.sqlite", timeout=120)
+            await device.init(base, f"a{PULL_VILLAGE}", "demo", f"新平板 {run}")
+            start = time.perf_counter()
+            report = await device.sync()
+            samples.append(time.perf_counter() - start)
+            await device.close()
+            if report.pulled != scope or not report.checksum_ok:
+                raise RuntimeError(f"initial sync brought {report.pulled} cases (checksum ok: {report.checksum_ok})")
+    return samples
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -685,6 +718,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=int, default=20261126, help="random seed of the bulk data (default: %(default)s)"
     )
+    parser.add_argument(
+        "--initial", type=int, default=2_000, help="scope of the device timed on its first sync (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--large-scope",
+        type=int,
+        default=50_000,
+        help="the village scope compared with --scope for the large scope pull ratio (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--parts",
+        default="push,pull,initial,scope",
+        help="which parts to run, comma-separated (default: %(default)s)",
+    )
     parser.add_argument("--keep", action="store_true", help="leave the scratch databases behind")
     args = parser.parse_args(argv)
     if not 0 < args.changes <= args.scope:
@@ -698,49 +745,87 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 async def run(args: argparse.Namespace) -> None:
     random.seed(args.seed)
-    names = {"push": args.database, "small": f"{args.database}_small", "large": f"{args.database}_large"}
+    parts = set(args.parts.split(","))
+    names = {
+        "push": args.database, "small": f"{args.database}_small", "large": f"{args.database}_large",
+        "initial": f"{args.database}_initial", "scope_small": f"{args.database}_scope_small",
+        "scope_large": f"{args.database}_scope_large",
+    }  # fmt: skip
     log = Path(tempfile.mkstemp(prefix="daiban-bench-sync-", suffix=".log")[1])
     print(f"PostgreSQL databases {', '.join(names.values())}; server log {log}", flush=True)
+    ratios: dict[str, float] = {}
     try:
-        push_url = await create_seeded(args.dsn, names["push"])
-        push = await bench_push(push_url, log, args)
-        ops = push.creates + push.edits
-        print(
-            f"push:     {args.rounds} rounds of {ops // args.rounds:,} operations ({push.creates // args.rounds:,} "
-            f"creates, {push.edits // args.rounds:,} edits), {args.devices} devices at once, {args.batch_size} "
-            f"per push: {' '.join(f'{r:,.0f}' for r in push.push_rates)} ops/s, "
-            f"median {statistics.median(push.push_rates):,.0f}",
-            flush=True,
-        )
-        print(
-            f"baseline: raw asyncpg executemany of case_file + case_event + sync_op rows, {args.devices} "
-            f"connections, one transaction per {args.batch_size}: {' '.join(f'{r:,.0f}' for r in push.base_rates)}"
-            f" row sets/s, median {statistics.median(push.base_rates):,.0f}",
-            flush=True,
-        )
-        urls = {label: await create_seeded(args.dsn, names[label]) for label in ("small", "large")}
-        sizes = {"small": args.small, "large": args.large}
-        for label in ("small", "large"):
-            seconds = await load_cases(urls[label], sizes[label], args.scope, args.seed)
-            print(f"loaded:   {sizes[label]:,} cases into {names[label]} with COPY in {seconds:.1f} s", flush=True)
-        sides = await bench_pull(urls, sizes, log, args.changes, args.runs)
-        for label, side in sides.items():
-            plans = await pull_plans(urls[label], args.changes)
-            ms = sorted(1000 * s for s in side.samples)
+        if "push" in parts:
+            push_url = await create_seeded(args.dsn, names["push"])
+            push = await bench_push(push_url, log, args)
+            ops = push.creates + push.edits
             print(
-                f"pull:     {args.changes} changes, {side.cases:,} cases in the database: median "
-                f"{statistics.median(ms):.1f} ms (min {ms[0]:.1f}, max {ms[-1]:.1f}, {len(ms)} runs)",
+                f"push:     {args.rounds} rounds of {ops // args.rounds:,} operations "
+                f"({push.creates // args.rounds:,} creates, {push.edits // args.rounds:,} edits), {args.devices} "
+                f"devices at once, {args.batch_size} per push: {' '.join(f'{r:,.0f}' for r in push.push_rates)} "
+                f"ops/s, median {statistics.median(push.push_rates):,.0f}",
                 flush=True,
             )
-            print(f"          plans: page query {plans['page']}; scope query {plans['scope']}", flush=True)
-        push_ratio = push.ratio
-        pull_ratio = statistics.median(sides["large"].samples) / statistics.median(sides["small"].samples)
+            print(
+                f"baseline: raw asyncpg executemany of case_file + case_event + sync_op rows, {args.devices} "
+                f"connections, one transaction per {args.batch_size}: "
+                f"{' '.join(f'{r:,.0f}' for r in push.base_rates)} row sets/s, "
+                f"median {statistics.median(push.base_rates):,.0f}",
+                flush=True,
+            )
+            ratios["push ratio"] = push.ratio
+        if "pull" in parts:
+            urls = {label: await create_seeded(args.dsn, names[label]) for label in ("small", "large")}
+            sizes = {"small": args.small, "large": args.large}
+            for label in ("small", "large"):
+                seconds = await load_cases(urls[label], sizes[label], args.scope, args.seed)
+                print(f"loaded:   {sizes[label]:,} cases into {names[label]} with COPY in {seconds:.1f} s", flush=True)
+            sides = await bench_pull(urls, sizes, log, args.changes, args.runs)
+            for label, side in sides.items():
+                plans = await pull_plans(urls[label], args.changes)
+                ms = sorted(1000 * s for s in side.samples)
+                print(
+                    f"pull:     {args.changes} changes, {side.cases:,} cases in the database: median "
+                    f"{statistics.median(ms):.1f} ms (min {ms[0]:.1f}, max {ms[-1]:.1f}, {len(ms)} runs)",
+                    flush=True,
+                )
+                print(f"          plans: page query {plans['page']}; scope query {plans['scope']}", flush=True)
+            ratios["pull ratio"] = statistics.median(sides["large"].samples) / statistics.median(
+                sides["small"].samples
+            )
+        if "initial" in parts:
+            samples = await bench_initial(args.dsn, names["initial"], log, args.initial, 3, args.seed)
+            print(
+                f"initial:  a new device's first sync of a {args.initial:,}-case scope: "
+                f"{' '.join(f'{x:.2f}' for x in samples)} s",
+                flush=True,
+            )
+            print(f"initial sync: {statistics.median(samples):.2f} s")
+        if "scope" in parts:
+            # The same database size around each scope, so that only the scope differs.
+            scopes = {"small": args.scope, "large": args.large_scope}
+            urls = {label: await create_seeded(args.dsn, names[f"scope_{label}"]) for label in scopes}
+            sizes = {label: args.large_scope + 10_000 for label in scopes}
+            for label, mine in scopes.items():
+                seconds = await load_cases(urls[label], sizes[label], mine, args.seed)
+                print(f"loaded:   {sizes[label]:,} cases, {mine:,} in the village's scope: {seconds:.1f} s", flush=True)
+            sides = await bench_pull(urls, sizes, log, args.changes, args.runs)
+            for label, side in sides.items():
+                ms = sorted(1000 * s for s in side.samples)
+                print(
+                    f"scope:    {args.changes} changes in a {scopes[label]:,}-case scope: median "
+                    f"{statistics.median(ms):.1f} ms (min {ms[0]:.1f}, max {ms[-1]:.1f}, {len(ms)} runs)",
+                    flush=True,
+                )
+            ratios["large scope pull ratio"] = statistics.median(sides["large"].samples) / statistics.median(
+                sides["small"].samples
+            )
     finally:
         if not args.keep:
             for name in names.values():
                 await _admin(args.dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(f"push ratio: {push_ratio:.2f}")
-    print(f"pull ratio: {pull_ratio:.2f}")
+    for label, ratio in ratios.items():
+        print(f"{label}: {ratio:.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -68,6 +68,9 @@ from sync.protocol import (
 )
 
 RETENTION = timedelta(days=30)
+#: A device's pulls compare its whole scope at least this often (evictions no change
+#: announces: closed past retention, an agent moved to another unit).
+RECONCILE_EVERY = timedelta(hours=1)
 MAX_ATTEMPTS = 5
 #: Rows per multi-row INSERT: far below SQLite's variable limit for our widest table.
 INSERT_CHUNK = 50
@@ -678,11 +681,20 @@ def in_sync_scope(row: Mapping[str, Any], actor: Actor, now: datetime) -> bool:
 
 
 async def pull(
-    principal: Principal, client_id: uuid.UUID, cursor: int, limit: int, now: datetime, ack: int | None = None
+    principal: Principal,
+    client_id: uuid.UUID,
+    cursor: int,
+    limit: int,
+    now: datetime,
+    ack: int | None = None,
+    full: bool = False,
 ) -> PullResponse:
-    """One page of changes after ``cursor``; the last page also carries the evictions
-    and the scope's checksum. ``ack`` is the eviction round of the last answer the
-    device applied: only now are the cases that round evicted forgotten."""
+    """One page of changes after ``cursor``, with the cases the device holds that these
+    changes took out of its scope: the work is proportional to what changed, not to the
+    scope. ``ack`` is the eviction round of the last answer the device applied: only now
+    are the cases that round evicted forgotten. With ``full`` (and on a first pull, and
+    every :data:`RECONCILE_EVERY`) the last page compares the whole scope too and
+    carries its checksum."""
     device = await device_of(principal, client_id)
     actor = principal.actor
     if ack:
@@ -713,26 +725,36 @@ async def pull(
         )
         events = await events_after(page, {h["case_id"]: h["version"] for h in held}, actor)
         await _remember(client_id, [(r["id"], r["version"]) for r in page])
-    if not has_more:
-        # The last page: compare what the device holds with the whole scope, evict what
-        # left it (moved on, closed past retention, agent moved), and send the checksum.
+    evicted = await _left_scope(client_id, actor, now, cursor, end)
+    full = full or cursor == 0 or _reconcile_due(device, now)
+    if not has_more and full:
+        # A full reconcile: compare what the device holds with the whole scope, evict what
+        # left it without a change of its own (closed past retention, the agent moved), and
+        # send the checksum. Every pull does it now and then; the device asks for it too.
         scope = await Case.select(Case.id, Case.version).where(_scope(actor, now))
         versions = {r["id"]: r["version"] for r in scope}
         held = await ClientView.select(ClientView.case_id).where(ClientView.client_id == client_id)
         evicted = [r["case_id"] for r in held if r["case_id"] not in versions]
-        if evicted:
-            # A new round; the rows stay (marked with it) until the device acknowledges it.
-            moved = await Device.update({Device.evict_round: Device.evict_round + 1}).where(
-                Device.client_id == client_id
-            ).returning(Device.evict_round)
-            round_ = int(moved[0]["evict_round"])
-            for start in range(0, len(evicted), 500):
-                chunk = evicted[start : start + 500]
-                await ClientView.update({ClientView.gone: round_}).where(
-                    (ClientView.client_id == client_id) & ClientView.case_id.is_in(chunk)
-                )
         checksum = scope_checksum([(str(k), v) for k, v in versions.items()])
         scope_size = len(versions)
+        await Device.update({Device.reconciled_at: utc(now)}).where(Device.client_id == client_id).run()
+    elif not has_more:
+        # Evictions sent before and not yet acknowledged go again.
+        unacked = await ClientView.select(ClientView.case_id).where(
+            (ClientView.client_id == client_id) & ClientView.gone.is_not_null()
+        )
+        evicted = list(dict.fromkeys([*evicted, *(r["case_id"] for r in unacked)]))
+    if evicted:
+        # A new round; the rows stay (marked with it) until the device acknowledges it.
+        moved = await Device.update({Device.evict_round: Device.evict_round + 1}).where(
+            Device.client_id == client_id
+        ).returning(Device.evict_round)
+        round_ = int(moved[0]["evict_round"])
+        for start in range(0, len(evicted), 500):
+            chunk = evicted[start : start + 500]
+            await ClientView.update({ClientView.gone: round_}).where(
+                (ClientView.client_id == client_id) & ClientView.case_id.is_in(chunk)
+            )
     notes = await (
         Notification.select()
         .where(
@@ -764,6 +786,30 @@ async def pull(
             for n in notes
         ],
     )
+
+
+def _reconcile_due(device: Mapping[str, Any], now: datetime) -> bool:
+    last = device.get("reconciled_at")
+    return last is None or last < now - RECONCILE_EVERY
+
+
+async def _left_scope(
+    client_id: uuid.UUID, actor: Actor, now: datetime, cursor: int, end: int
+) -> list[uuid.UUID]:
+    """Cases the device holds that changed in (cursor, end] and are now out of its scope."""
+    if end <= cursor:
+        return []
+    changed = Case.select(Case.id).where((Case.change_seq > cursor) & (Case.change_seq <= end))
+    held = [
+        r["case_id"]
+        for r in await ClientView.select(ClientView.case_id).where(
+            (ClientView.client_id == client_id) & ClientView.case_id.is_in(changed)
+        )
+    ]
+    if not held:
+        return []
+    still = {r["id"] for r in await Case.select(Case.id).where(Case.id.is_in(held) & _scope(actor, now))}
+    return [cid for cid in held if cid not in still]
 
 
 async def _remember(client_id: uuid.UUID, pairs: list[tuple[uuid.UUID, int]]) -> None:

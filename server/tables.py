@@ -194,6 +194,8 @@ class Device(Table, tablename="device"):
     last_pull_at = Timestamptz(null=True, default=None)
     #: Eviction rounds sent to this device (see ``ClientView.gone``).
     evict_round = BigInt(default=0)
+    #: When a pull last compared the device's whole scope (see ``server.sync.pull``).
+    reconciled_at = Timestamptz(null=True, default=None)
 
 
 class SyncOp(Table, tablename="sync_op"):

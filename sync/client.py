@@ -12,7 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +47,8 @@ from sync.transport import SyncError, Transport
 from sync.wire import Case, CaseCreate, CaseEvent, state_of
 
 PUSH_BATCH = 200
+#: A sync compares the whole scope with the server's at least this often.
+CHECK_EVERY = timedelta(minutes=10)
 T = TypeVar("T")
 Progress = Callable[[str, int, int | None], None]
 
@@ -118,6 +120,8 @@ class SyncClient:
         server = replica.get("server")
         self.transport = transport or Transport(server or "http://127.0.0.1:8000", token=replica.read_token())
         self.online = False
+        #: Whether a sync of this client has compared the whole scope yet.
+        self._checked = False
         self.hlc = HLC(node=(replica.get("client_id") or "unregistered")[:8])
         self.files = Files(replica)
 
@@ -469,14 +473,21 @@ class SyncClient:
 
     # --- sync -----------------------------------------------------------------------
 
-    async def sync(self, progress: Progress | None = None) -> SyncReport:
-        """Push everything pending, pull every page, rebase what is still pending."""
+    async def sync(self, progress: Progress | None = None, *, check: bool = False) -> SyncReport:
+        """Push everything pending, pull every page, rebase what is still pending.
+
+        The pull compares the whole scope (checksum, repair) with ``check``, on this
+        client's first sync, and every :data:`CHECK_EVERY`; otherwise it brings only what
+        changed and ``checksum_ok`` is None (not checked).
+        """
         report = SyncReport()
+        last = self.replica.get("checked_at")
+        due = not self._checked or last is None or datetime.fromisoformat(last) < datetime.now(UTC) - CHECK_EVERY
         try:
             # Files first: an operation that names a file reaches the server after it.
             report.uploaded = await self.files.upload_pending(self.transport, progress)
             await self._push(report, progress)
-            await self._pull(report, progress)
+            await self._pull(report, progress, check or due)
             await self.files.refresh(self.transport)
         except SyncError as exc:
             self.online = not exc.transient
@@ -542,12 +553,16 @@ class SyncClient:
             if progress:
                 progress("push", report.pushed, total)
 
-    async def _pull(self, report: SyncReport, progress: Progress | None) -> None:
+    async def _pull(self, report: SyncReport, progress: Progress | None, check: bool) -> None:
         cursor = int(self.replica.get("cursor", "0") or 0)
         while True:
             # ``ack``: the eviction round of the last answer applied here; the server
             # forgets the cases it evicted only then, and sends them again until then.
-            params = {"client_id": self._client_id(), "cursor": cursor, "ack": self.replica.get("evict_ack", "0")}
+            params: dict[str, Any] = {
+                "client_id": self._client_id(), "cursor": cursor, "ack": self.replica.get("evict_ack", "0"),
+            }  # fmt: skip
+            if check:
+                params["full"] = "true"
             page = msgspec.convert(await self.transport.call("GET", "/api/v1/sync/pull", params=params), PullResponse)
             with self.replica.tx() as c:
                 # What the server has processed is not pending, whether or not its push
@@ -581,10 +596,15 @@ class SyncClient:
                 progress("pull", report.pulled, None)
             if not page.has_more:
                 break
+        if page.checksum is None:
+            return  # not compared this time
         ours = scope_checksum(self.replica.versions())
-        report.checksum_ok = page.checksum is None or ours == page.checksum
+        report.checksum_ok = ours == page.checksum
         if not report.checksum_ok:
             await self._repair(report)
+        self._checked = True
+        with self.replica.tx() as c:
+            self.replica.put(c, checked_at=datetime.now(UTC).isoformat())
 
     async def _repair(self, report: SyncReport) -> None:
         """Diverged (a lost page, a restored backup, a damaged file): compare the scope

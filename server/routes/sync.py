@@ -95,8 +95,11 @@ class SyncController(Controller):
             int | None,
             QueryParameter(ge=0, le=INT64_MAX, description="the eviction round of the last answer applied"),
         ] = None,
+        full: Annotated[
+            bool, QueryParameter(description="compare the whole scope on the last page and send its checksum")
+        ] = False,
     ) -> Response[PullResponse]:
-        page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now, ack)
+        page = await sync.pull(request.user, client_id, cursor, limit or settings.sync_page_size, now, ack, full)
         await pulled(cursor, page)
         return _reply(request, page)
 

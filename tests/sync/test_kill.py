@@ -180,7 +180,7 @@ async def test_server_killed_during_pushes_loses_nothing_it_acknowledged(
                 stop(server["proc"])
                 server["proc"] = start_server(settings.database_url, port, log)
                 restarts += 1
-        report = await device.sync()
+        report = await device.sync(check=True)
         assert device.status().pending == 0, where
         assert report.checksum_ok, where
     finally:

@@ -150,9 +150,20 @@ async def test_pull_pages_and_evicts_what_left_the_scope(client: Client) -> None
     lead = await headers(client, f"a{VILLAGE}")
     r = await client.post(f"/api/v1/cases/{created['id']}/return", json={"reason": "不属本村"}, headers=lead)
     assert r.status_code == 200, r.text
-    page = (await client.get("/api/v1/sync/pull", params={"client_id": cid, "cursor": cursor}, headers=village)).json()
+    params = {"client_id": cid, "cursor": cursor}
+    page = (await client.get("/api/v1/sync/pull", params=params, headers=village)).json()
+    # An ordinary pull: the change took the case out of scope, so it is evicted; the scope
+    # itself is not compared.
+    assert created["id"] in page["evicted"] and page["checksum"] is None
+    # Not acknowledged: a full pull sends the eviction again, with the scope's checksum.
+    page = (await client.get("/api/v1/sync/pull", params=params | {"full": "true"}, headers=village)).json()
     assert created["id"] in page["evicted"]
     assert page["scope_size"] == 3 and page["checksum"]
+    # Acknowledged: gone for good.
+    page = (
+        await client.get("/api/v1/sync/pull", params=params | {"ack": page["ack"], "full": "true"}, headers=village)
+    ).json()
+    assert page["evicted"] == [] and page["scope_size"] == 3
 
 
 async def test_msgpack_round_trip(client: Client) -> None:

@@ -95,7 +95,7 @@ async def test_lost_eviction_answers_are_sent_again(client: Client, tmp_path: Pa
     assert faulty.dropped >= 3 and faulty.killed >= 3, (faulty.dropped, faulty.killed)
     # Heal: a clean link, two syncs.
     faulty.on = False
-    healed = await d.sync()
+    healed = await d.sync(check=True)
     expected = await scope_of(client, village)
     assert set(expected) == at_village
     assert dict(d.replica.versions()) == expected
@@ -115,14 +115,15 @@ async def test_a_damaged_replica_gets_back_only_the_bucket_that_differs(client: 
     # Damage one case's copy (as a restored backup or a bad write would).
     damaged = sorted(d.replica.versions())[7][0]
     d.replica.conn.execute("UPDATE cases SET server_version = server_version + 5 WHERE id = ?", (damaged,))
-    report = await d.sync()
+    assert (await d.sync()).checksum_ok is None  # an ordinary sync: only what changed
+    report = await d.sync(check=True)
     bucket = bucket_of(damaged)
     in_bucket = [cid for cid in await scope_of(client, village) if bucket_of(cid) == bucket]
     assert report.mismatch and report.repaired and report.checksum_ok
     assert (report.buckets, report.resent) == (1, len(in_bucket)) and report.resent < 40
     assert dict(d.replica.versions()) == await scope_of(client, village)
     assert checksum_word(report) == f"MISMATCH, 1 buckets re-sent ({len(in_bucket)} cases): REPAIRED"
-    assert checksum_word(await d.sync()) == "ok"
+    assert checksum_word(await d.sync(check=True)) == "ok"
     d.replica.close()
 
 
