@@ -3,12 +3,15 @@ recording through the same rules as the JSON endpoint."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from factories import Client, case_payload, headers, provide_all
+from jobkit import Clock, in_app
 from litestar.testing import AsyncTestClient
 
+from hierarchy.calendar import TZ
 from server.app import create_app
 from server.settings import Settings
 
@@ -103,3 +106,16 @@ async def test_the_page_shares_the_endpoints_rate_limit_and_says_so_in_words(set
         answers += [await client.post("/r/0000000000", data={"rating": "5"}) for _ in range(2)]
     assert [r.status_code for r in answers] == [404, 404, 404, 429]
     assert "尝试次数过多" in answers[-1].text and answers[-1].headers["content-type"].startswith("text/html")
+
+
+async def test_a_code_past_its_rating_time_gets_the_expired_page(settings: Settings) -> None:
+    clock = Clock(datetime(2026, 11, 2, 10, 0, tzinfo=TZ))
+    async with AsyncTestClient(app=create_app(settings, clock)) as client:
+        case, town = await resolved_case(client)
+        assert (await client.get(f"/r/{case['rating_code']}")).status_code == 200
+        clock.at += timedelta(days=21)  # past the ten working days: the sweep closes it 未评价
+        await in_app(client, lambda: client.app.state.jobs.enqueue("sla_sweep"))
+        assert (await client.get(f"{CASES}/{case['id']}", headers=town)).json()["rating_source"] == "unrated"
+        for r in (await client.get(f"/r/{case['rating_code']}"),
+                  await client.post(f"/r/{case['rating_code']}", data={"rating": "5"}, headers=ORIGIN)):  # fmt: skip
+            assert r.status_code == 409 and "评价期限已过" in r.text and "<form" not in r.text
