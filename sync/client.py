@@ -47,6 +47,8 @@ from sync.transport import SyncError, Transport
 from sync.wire import Case, CaseCreate, CaseEvent, state_of
 
 PUSH_BATCH = 200
+#: Cases per page when a device pulls its scope from the start (the server's most).
+FIRST_PAGES = 1000
 #: A sync compares the whole scope with the server's at least this often.
 CHECK_EVERY = timedelta(minutes=10)
 T = TypeVar("T")
@@ -555,6 +557,7 @@ class SyncClient:
 
     async def _pull(self, report: SyncReport, progress: Progress | None, check: bool) -> None:
         cursor = int(self.replica.get("cursor", "0") or 0)
+        first = cursor == 0
         while True:
             # ``ack``: the eviction round of the last answer applied here; the server
             # forgets the cases it evicted only then, and sends them again until then.
@@ -563,6 +566,8 @@ class SyncClient:
             }  # fmt: skip
             if check:
                 params["full"] = "true"
+            if first:
+                params["limit"] = FIRST_PAGES  # a first sync brings the whole scope: fewer, larger pages
             page = msgspec.convert(await self.transport.call("GET", "/api/v1/sync/pull", params=params), PullResponse)
             with self.replica.tx() as c:
                 # What the server has processed is not pending, whether or not its push
