@@ -278,7 +278,10 @@ class PlanScreen(ModalScreen[bool]):
         place = self.app.unit_name(unit)
         if agent is None:
             return place
-        return f"{self.agent_names.get(agent, _('agent #{id}').format(id=agent))} {place}"
+        # The unit's own agents come with the workload; the rest of the subtree was loaded
+        # at sign-in (names, never numbers, where the agent is in scope).
+        name = self.agent_names.get(agent) or self.app.agent_label(agent)
+        return f"{name} {place}"
 
     def action_apply(self) -> None:
         def confirmed(yes: bool | None) -> None:
