@@ -725,8 +725,9 @@ async def pull(
         )
         events = await events_after(page, {h["case_id"]: h["version"] for h in held}, actor)
         await _remember(client_id, [(r["id"], r["version"]) for r in page])
-    evicted = await _left_scope(client_id, actor, now, cursor, end)
     full = full or cursor == 0 or _reconcile_due(device, now)
+    # A full pull compares the whole scope on its last page; the others evict page by page.
+    evicted = [] if full else await _left_scope(client_id, actor, now, cursor, end)
     if not has_more and full:
         # A full reconcile: compare what the device holds with the whole scope, evict what
         # left it without a change of its own (closed past retention, the agent moved), and

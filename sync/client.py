@@ -564,7 +564,7 @@ class SyncClient:
             params: dict[str, Any] = {
                 "client_id": self._client_id(), "cursor": cursor, "ack": self.replica.get("evict_ack", "0"),
             }  # fmt: skip
-            if check:
+            if check or first:
                 params["full"] = "true"
             if first:
                 params["limit"] = FIRST_PAGES  # a first sync brings the whole scope: fewer, larger pages
