@@ -22,15 +22,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from hierarchy.errors import RateLimited
+from server.logs import get_logger
 
 log = logging.getLogger("daiban.throttle")
 
@@ -60,7 +62,7 @@ def open_storage(redis_url: str | None) -> Storage:
     if not redis_url:
         return MemoryStorage()
     uri = redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
-    storage = storage_from_string(uri, implementation="redispy", key_prefix=KEY_PREFIX)
+    storage = storage_from_string(uri, implementation="redispy", key_prefix=KEY_PREFIX, wrap_exceptions=True)
     assert isinstance(storage, Storage)
     return storage
 
@@ -70,43 +72,76 @@ def _digest(text: str) -> str:
 
 
 class SignInThrottle:
+    """The windows above. When the shared storage (Redis) is away, sign-ins are counted in
+    this process's memory until it answers again: throttled still, never refused with a 500;
+    one ``throttle.storage_away`` line says so and one ``throttle.storage_back`` ends it."""
+
     def __init__(self, storage: Storage, limits: Limits | None = None, on_throttled: ThrottleHook = log_throttled):
         limits = limits or Limits()
         self.storage = storage
-        self.limiter = MovingWindowRateLimiter(storage)
+        self.shared = MovingWindowRateLimiter(storage)
+        self.local = MovingWindowRateLimiter(MemoryStorage())
+        self.storage_away = False
         self.account = parse_many(limits.account)
         self.username = parse_many(limits.username)
         self.address = parse_many(limits.address)
         self.on_throttled = on_throttled
 
+    async def _counted(self, step: Callable[[MovingWindowRateLimiter], Awaitable[None]]) -> None:
+        try:
+            await step(self.shared)
+        except StorageError as exc:
+            if not self.storage_away:
+                self.storage_away = True
+                get_logger("daiban.throttle").warning("throttle.storage_away", error=type(exc.storage_error).__name__)
+            await step(self.local)
+            return
+        if self.storage_away:
+            self.storage_away = False
+            get_logger("daiban.throttle").info("throttle.storage_back")
+
     async def attempt(self, address: str, username: str) -> None:
         """Count one attempt; raise :class:`RateLimited` with the wait if it is over a limit."""
         user = _digest(username)
-        await self._refuse_if_over("username", self.username, user)
-        for item in self.address:
-            if not await self.limiter.hit(item, "address", address):
-                await self._refuse("address", item, "address", address)
-        for item in self.account:
-            if not await self.limiter.hit(item, "account", address, user):
-                await self._refuse("account", item, "account", address, user)
+
+        async def step(limiter: MovingWindowRateLimiter) -> None:
+            await self._refuse_if_over(limiter, "username", self.username, user)
+            for item in self.address:
+                if not await limiter.hit(item, "address", address):
+                    await self._refuse(limiter, "address", item, "address", address)
+            for item in self.account:
+                if not await limiter.hit(item, "account", address, user):
+                    await self._refuse(limiter, "account", item, "account", address, user)
+
+        await self._counted(step)
 
     async def failed(self, address: str, username: str) -> None:
         user = _digest(username)
-        for item in self.username:
-            await self.limiter.hit(item, "username", user)
+
+        async def step(limiter: MovingWindowRateLimiter) -> None:
+            for item in self.username:
+                await limiter.hit(item, "username", user)
+
+        await self._counted(step)
 
     async def succeeded(self, address: str, username: str) -> None:
         user = _digest(username)
-        for item in self.account:
-            await self.limiter.clear(item, "account", address, user)
 
-    async def _refuse_if_over(self, kind: str, items: Sequence[RateLimitItem], key: str) -> None:
+        async def step(limiter: MovingWindowRateLimiter) -> None:
+            for item in self.account:
+                await limiter.clear(item, "account", address, user)
+
+        await self._counted(step)
+
+    async def _refuse_if_over(
+        self, limiter: MovingWindowRateLimiter, kind: str, items: Sequence[RateLimitItem], key: str
+    ) -> None:
         for item in items:
-            if not await self.limiter.test(item, kind, key):
-                await self._refuse(kind, item, kind, key)
+            if not await limiter.test(item, kind, key):
+                await self._refuse(limiter, kind, item, kind, key)
 
-    async def _refuse(self, kind: str, item: RateLimitItem, *key: str) -> None:
-        stats = await self.limiter.get_window_stats(item, *key)
+    async def _refuse(self, limiter: MovingWindowRateLimiter, kind: str, item: RateLimitItem, *key: str) -> None:
+        stats = await limiter.get_window_stats(item, *key)
         self.on_throttled(kind)
         raise RateLimited(
             "auth.rate_limited",

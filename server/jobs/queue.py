@@ -11,19 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis, RedisSettings
 from arq.cron import next_cron
+from redis.exceptions import RedisError
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from hierarchy.calendar import TZ
+from server.logs import get_logger
 
 log = logging.getLogger("daiban.jobs")
 
 JobFunction = Callable[..., Awaitable[Any]]
+_CHECK_TIMEOUT = 2.0  # seconds for one ping
+_MAX_WAIT_S = 30.0  # the longest wait between pings while Redis is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +60,80 @@ class JobQueue(Protocol):
     async def close(self) -> None: ...
 
 
+#: What a Redis that is away (not started yet, restarting, unreachable) raises.
+REDIS_AWAY = (RedisError, OSError, TimeoutError)
+#: Jobs held in this process while Redis is away, oldest dropped first beyond this.
+HELD_JOBS = 10_000
+
+
 class ArqQueue:
-    """Jobs go to Redis; ``daiban worker`` processes run them."""
+    """Jobs go to Redis; ``daiban worker`` processes run them.
+
+    The connection is made lazily, so the API starts while Redis is away. A job enqueued
+    then is held here and sent once Redis answers again (tenacity pings it with growing
+    waits); one ``jobs.redis_away`` line says it went, one ``jobs.redis_back`` that it is back.
+    """
 
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
+        self.held: deque[tuple[str, dict[str, Any]]] = deque(maxlen=HELD_JOBS)
+        self._watch: asyncio.Task[None] | None = None
 
     @classmethod
-    async def connect(cls, redis_url: str) -> ArqQueue:
-        return cls(await create_pool(RedisSettings.from_dsn(redis_url)))
+    def lazy(cls, redis_url: str) -> ArqQueue:
+        """A queue on ``redis_url`` that connects at its first command, not here."""
+        settings = RedisSettings.from_dsn(redis_url)
+        return cls(ArqRedis.from_url(redis_url, socket_connect_timeout=settings.conn_timeout))
+
+    @property
+    def away(self) -> bool:
+        return self._watch is not None and not self._watch.done()
+
+    async def check(self) -> None:
+        """Ping Redis once; when it is away, log it and wait for it in the background."""
+        try:
+            await asyncio.wait_for(self.pool.ping(), _CHECK_TIMEOUT)
+        except REDIS_AWAY as exc:
+            self._went_away(exc)
 
     async def enqueue(self, function: str, **kwargs: Any) -> str | None:
-        job = await self.pool.enqueue_job(function, **kwargs)
+        if self.away:
+            self.held.append((function, kwargs))
+            return None
+        try:
+            job = await self.pool.enqueue_job(function, **kwargs)
+        except REDIS_AWAY as exc:
+            self.held.append((function, kwargs))
+            self._went_away(exc)
+            return None
         return job.job_id if job is not None else None
 
+    def _went_away(self, exc: BaseException) -> None:
+        if self.away:
+            return
+        get_logger("daiban.jobs").warning("jobs.redis_away", error=type(exc).__name__, held=len(self.held))
+        self._watch = asyncio.create_task(self._wait_for_redis(), name="daiban-redis-watch")
+
+    async def _wait_for_redis(self) -> None:
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential_jitter(multiplier=0.2, max=_MAX_WAIT_S),
+            retry=retry_if_exception_type(REDIS_AWAY),
+        ):
+            with attempt:
+                await asyncio.wait_for(self.pool.ping(), _CHECK_TIMEOUT)
+                sent = 0
+                while self.held:
+                    function, kwargs = self.held[0]
+                    await self.pool.enqueue_job(function, **kwargs)
+                    self.held.popleft()
+                    sent += 1
+        get_logger("daiban.jobs").info("jobs.redis_back", sent=sent)
+
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):  # the cancellation asked for just above
+                await self._watch
         await self.pool.aclose()
 
 

@@ -129,9 +129,12 @@ def worker_settings(settings: Settings, **overrides: Unpack[WorkerSettings]) -> 
 
 async def open_queue(settings: Settings, engine: Database, clock: Callable[[], datetime]) -> JobQueue:
     """The web tier's queue: arq when Redis is configured, else jobs in this process —
-    on the timetable too when ``settings.embedded_jobs``."""
+    on the timetable too when ``settings.embedded_jobs``. A Redis that is away does not
+    stop the API starting: the queue holds jobs until it answers (:class:`ArqQueue`)."""
     if settings.redis_url:
-        return await ArqQueue.connect(settings.redis_url)
+        arq = ArqQueue.lazy(settings.redis_url)
+        await arq.check()
+        return arq
     ctx = {"settings": settings, "engine": engine, "clock": clock}
     queue = InProcessQueue(ctx, FUNCTIONS, SCHEDULE if settings.embedded_jobs else ())
     queue.start()
