@@ -7,6 +7,9 @@ python device_main.py create-and-die REPLICA
 python device_main.py sync REPLICA
     sync (uploads first), as ``daiban village sync`` does; the parent may kill it midway.
 
+python device_main.py sync-forever REPLICA
+    sync again and again (transient failures included) until killed.
+
 python device_main.py sync-and-stall REPLICA MARKER
     sync; when the push answer arrives, touch MARKER and hang before reading it, so
     the parent can kill the process after the server committed the batch and before
@@ -25,6 +28,7 @@ import httpx
 from factories import case_payload
 
 from sync.client import SyncClient
+from sync.transport import SyncError
 
 
 def create_and_die(replica: str) -> None:
@@ -56,12 +60,24 @@ async def sync(replica: str) -> None:
         await device.close()
 
 
+async def sync_forever(replica: str) -> None:
+    device = SyncClient.open(replica, attempts=1)
+    while True:
+        try:
+            await device.sync()
+        except SyncError as exc:
+            if not exc.transient:
+                raise
+
+
 def main(argv: list[str]) -> None:
     mode, *args = argv
     if mode == "sync":
         asyncio.run(sync(*args))
     elif mode == "create-and-die":
         create_and_die(*args)
+    elif mode == "sync-forever":
+        asyncio.run(sync_forever(*args))
     elif mode == "sync-and-stall":
         asyncio.run(sync_and_stall(*args))
     else:

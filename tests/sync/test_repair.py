@@ -3,13 +3,18 @@ diverged is repaired bucket by bucket, re-sending only the buckets that differ."
 
 from __future__ import annotations
 
+import asyncio
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
 import httpx
 from factories import Client, case_payload, headers, in_process_device
+from live import live_server
+from processes import spawn_device
 
+from server.settings import Settings
 from sync.cli import checksum_word
 from sync.client import SyncClient, SyncReport
 from sync.protocol import bucket_of
@@ -18,6 +23,16 @@ from sync.transport import SyncError
 VILLAGE = "640502100002"
 TOWN = "640502100"
 COUNTY = "640502"
+
+
+def api_login(url: str, user: str) -> dict[str, str]:
+    r = httpx.post(url + "/api/v1/auth/token", json={"username": user, "password": "demo"})
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def server_scope(url: str, who: dict[str, str]) -> dict[str, int]:
+    page = httpx.get(url + "/api/v1/cases", params={"view": "scope", "limit": 500}, headers=who).json()
+    return {c["id"]: c["version"] for c in page["cases"]}
 
 
 class Faulty:
@@ -103,6 +118,48 @@ async def test_lost_eviction_answers_are_sent_again(client: Client, tmp_path: Pa
     assert healed.checksum_ok and not healed.mismatch and d.conflicts() == []
     assert (await d.sync()).evicted == 0
     d.replica.close()
+
+
+async def test_device_killed_while_cases_leave_its_scope(settings: Settings, tmp_path: Path) -> None:
+    """The device process syncs in a loop and is killed with SIGKILL at random moments
+    while cases move in and out of its scope; a restarted device then holds its scope,
+    reached by the evictions themselves (no divergence repair)."""
+    replica = tmp_path / "v.sqlite"
+    with live_server(settings) as url:
+        who = {u: api_login(url, u) for u in (f"a{TOWN}", f"lead{COUNTY}", f"a{VILLAGE}")}
+        cases = []
+        for _ in range(6):
+            case_id = httpx.post(url + "/api/v1/cases", json=case_payload(), headers=who[f"a{TOWN}"]).json()["id"]
+            r = httpx.post(f"{url}/api/v1/cases/{case_id}/escalate", json={"reason": "x"}, headers=who[f"a{TOWN}"])
+            assert r.status_code == 200, r.text
+            cases.append(case_id)
+        device = SyncClient.open(replica)
+        await device.init(url, f"a{VILLAGE}", "demo", "村部平板")
+        await device.close()
+        rng = random.Random(11)
+        at_village: set[str] = set()
+        for _ in range(8):
+            for case_id in rng.sample(cases, 3):
+                if case_id in at_village:
+                    path, body, user = "return", {"reason": "不属本村"}, f"a{VILLAGE}"
+                    at_village.discard(case_id)
+                else:
+                    path, body, user = "dispatch", {"unit": VILLAGE}, f"lead{COUNTY}"
+                    at_village.add(case_id)
+                r = httpx.post(f"{url}/api/v1/cases/{case_id}/{path}", json=body, headers=who[user])
+                assert r.status_code == 200, r.text
+            child = spawn_device("sync-forever", str(replica))
+            await asyncio.sleep(rng.uniform(0.3, 2.0))
+            child.send_signal(signal.SIGKILL)
+            child.communicate(timeout=10)
+            assert child.returncode == -signal.SIGKILL, child.stderr
+        device = SyncClient.open(replica)
+        report = await device.sync(check=True)
+        versions = dict(device.replica.versions())
+        expected = server_scope(url, who[f"a{VILLAGE}"])
+        await device.close()
+    assert set(expected) == at_village and versions == expected
+    assert report.checksum_ok and not report.mismatch
 
 
 async def test_a_damaged_replica_gets_back_only_the_bucket_that_differs(client: Client, tmp_path: Path) -> None:
