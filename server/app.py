@@ -42,7 +42,7 @@ from server.routes.workload import WorkloadController
 from server.security import hash_limiter
 from server.settings import Settings, load_settings
 from server.storage import open_store
-from server.throttle import Limits, SignInThrottle, open_storage
+from server.throttle import FallbackStore, Limits, SignInThrottle, open_storage
 from server.tus import UploadController
 
 
@@ -116,12 +116,14 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] |
 
 def rating_stores(settings: Settings) -> dict[str, Store]:
     """The rating endpoint's rate-limit counts: in Redis when it is configured, so every API
-    process counts together; otherwise in this process's memory (Litestar's default)."""
+    process counts together (each in its own memory while Redis is away); otherwise in this
+    process's memory (Litestar's default)."""
     if not settings.redis_url:
         return {}
     from litestar.stores.redis import RedisStore
 
-    return {"ratings": RedisStore.with_client(url=settings.redis_url, namespace="daiban:ratings")}
+    shared = RedisStore.with_client(url=settings.redis_url, namespace="daiban:ratings")
+    return {"ratings": FallbackStore(shared, "ratings")}  # in memory while Redis is away
 
 
 def tracing(settings: Settings) -> list[Any]:

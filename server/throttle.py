@@ -24,17 +24,25 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from redis.exceptions import RedisError
 
 from hierarchy.errors import RateLimited
 from server.logs import get_logger
 
 log = logging.getLogger("daiban.throttle")
+T = TypeVar("T")
+#: What a Redis that is away (not started yet, restarting, unreachable) raises.
+REDIS_AWAY = (RedisError, OSError, TimeoutError)
 
 #: Called with the window kind ("account", "username", "address"; "busy" when password checks
 #: are already queued) each time a sign-in is
@@ -148,3 +156,46 @@ class SignInThrottle:
             "登录失败次数过多，请稍后再试",
             retry_after=max(1, int(stats.reset_time - time.time()) + 1),
         )
+
+
+class FallbackStore(Store):
+    """A Litestar store that counts in ``shared`` (Redis) and, while it is away, in this
+    process's memory: a public rate limit keeps limiting instead of answering 500. One
+    ``store.away`` line when Redis goes, one ``store.back`` when it answers again."""
+
+    def __init__(self, shared: Store, name: str) -> None:
+        self.shared = shared
+        self.local = MemoryStore()
+        self.name = name
+        self.away = False
+
+    async def _either(self, call: Callable[[Store], Awaitable[T]]) -> T:
+        try:
+            result = await call(self.shared)
+        except REDIS_AWAY as exc:
+            if not self.away:
+                self.away = True
+                get_logger("daiban.throttle").warning("store.away", store=self.name, error=type(exc).__name__)
+            return await call(self.local)
+        if self.away:
+            self.away = False
+            get_logger("daiban.throttle").info("store.back", store=self.name)
+        return result
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        await self._either(lambda s: s.set(key, value, expires_in))
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        return await self._either(lambda s: s.get(key, renew_for))
+
+    async def delete(self, key: str) -> None:
+        await self._either(lambda s: s.delete(key))
+
+    async def delete_all(self) -> None:
+        await self._either(lambda s: s.delete_all())
+
+    async def exists(self, key: str) -> bool:
+        return await self._either(lambda s: s.exists(key))
+
+    async def expires_in(self, key: str) -> int | None:
+        return await self._either(lambda s: s.expires_in(key))

@@ -1,6 +1,7 @@
 """``daiban serve`` with ``DAIBAN_REDIS_URL`` set while Redis is away: the API starts, signs
-in and writes cases; ``/ready`` names Redis as down; a job queued meanwhile is held and
-reaches Redis once a real ``redis-server`` comes up on that port, and so do later ones."""
+in, writes cases and answers the rate-limited rating endpoint; ``/ready`` names Redis as
+down; a job queued meanwhile is held and reaches Redis once a real ``redis-server`` comes
+up on that port, and so do later ones."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ async def test_the_api_starts_and_serves_while_redis_is_away_then_uses_it(
             case_id = r.json()["id"]
             r = await client.get(f"/api/v1/cases/{case_id}", headers=villager)
             assert r.status_code == 200, r.text
+            r = await client.post("/api/v1/ratings", json={"code": "0000000000", "rating": 5})
+            assert r.status_code == 404, r.text  # the public limit counts without Redis too
             assert await in_app(client, lambda: jobs.enqueue("sla_sweep")) is None  # held, not raised
             assert len(jobs.held) == 1
 
@@ -83,6 +86,8 @@ async def test_the_api_starts_and_serves_while_redis_is_away_then_uses_it(
             r = await client.post("/api/v1/cases", json=case_payload(), headers=villager)
             assert r.status_code == 201, r.text
             await headers(client, f"a{VILLAGE}")  # the throttle counts in Redis again
+            r = await client.post("/api/v1/ratings", json={"code": "0000000000", "rating": 5})
+            assert r.status_code == 404, r.text
 
         direct = aioredis.from_url(url)
         try:
@@ -96,6 +101,7 @@ async def test_the_api_starts_and_serves_while_redis_is_away_then_uses_it(
         assert events.count("jobs.redis_away") == 1 and events.count("jobs.redis_back") == 1, events
         assert events.count("throttle.storage_away") == 1, events  # one line, not one per sign-in
         assert events.count("throttle.storage_back") == 1, events
+        assert events.count("store.away") == 1 and events.count("store.back") == 1, events
         assert "Traceback" not in err
     finally:
         if redis is not None:
