@@ -30,7 +30,7 @@ run: $(STAMP) compile-catalogs
 
 ## make test: lint, import contracts, types (mypy --strict), then the whole suite on SQLite and PostgreSQL
 test: $(STAMP) compile-catalogs check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 check: $(STAMP) compile-catalogs
 	$(BIN)/ruff check .
