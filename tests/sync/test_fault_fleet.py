@@ -1,16 +1,24 @@
-"""Twenty devices, two thousand operations, a network that drops and delays: nothing lost.
+"""Twenty devices, two thousand operations, a network that drops and delays, devices
+killed mid-sync: nothing lost.
 
 Village devices take matters offline (creates, field edits, escalations); town devices
 claim the shared queue (two agents per town race for the same cases) and edit. Every
 device syncs through a proxy that drops connections before the request, after it,
-mid-answer, or delays them. After a final clean sync: every operation is in the server's
-ledger exactly once, losing claims are conflicts on the loser's device, cases moved
-between villages leave no false eviction conflict, and each
-replica holds exactly the server's view of its scope, version for version.
+mid-answer, or delays them. Then the county moves cases between villages: four village
+devices sync as real processes (``device_main.py sync-forever``) through the same proxy
+and are killed with SIGKILL at random moments, several times each, while the county
+moves more cases into their villages and they send cases back out offline. After a final
+clean sync: every operation is in the server's ledger exactly once, losing claims are
+conflicts on the loser's device, cases moved between villages leave no false eviction
+conflict, and each replica (the killed ones included) holds exactly the server's view of
+its scope, version for version.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
+import signal
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +30,7 @@ import pytest
 from factories import case_payload
 from faultproxy import FaultProxy
 from live import live_server
+from processes import spawn_device
 
 from hierarchy.errors import DaibanError
 from seeds.network import load_units
@@ -34,6 +43,8 @@ VILLAGES_PER_TOWN = 8
 CREATES, EDITS, ESCALATIONS = 40, 40, 20  # 100 operations per village device
 CLAIMS, TOWN_EDITS = 50, 50  # 100 per town device
 MOVES = 24  # cases each town sends down to another village
+KILLED = (1, 5, 9, 13)  # village devices (by index) that sync as processes killed with SIGKILL
+KILLS = 4  # kills per such device, each after a county move into its village
 FAULTS = {"pass": 0.4, "drop_before": 0.15, "drop_after": 0.2, "drop_mid": 0.15, "delay": 0.1}
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -80,13 +91,18 @@ async def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in await conn.fetch(sql)]
         finally:
             await conn.close()
-    with sqlite3.connect(settings.sqlite_path) as conn:
-        return conn.execute(sql).fetchall()
+    with sqlite3.connect(settings.sqlite_path) as db:
+        return db.execute(sql).fetchall()
 
 
 def login(url: str, username: str) -> dict[str, str]:
     token = httpx.post(url + "/api/v1/auth/token", json={"username": username, "password": "demo"}).json()
     return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def dispatch(url: str, headers: dict[str, str], case_id: str, unit: str) -> None:
+    r = httpx.post(f"{url}/api/v1/cases/{case_id}/dispatch", json={"unit": unit}, headers=headers)
+    assert r.status_code == 200, r.text
 
 
 def server_scope(url: str, username: str) -> dict[str, int]:
@@ -152,19 +168,24 @@ async def test_fleet_through_a_faulty_network(server: str, settings: Settings, t
     moved = 0
     returned: list[tuple[str, str]] = []
     office = login(server, f"lead{COUNTY}")
+    spare: dict[str, list[dict[str, Any]]] = {}  # queued cases kept for the moves between kills
     for t, town in enumerate(TOWNS):
         own = villages()[t * VILLAGES_PER_TOWN : (t + 1) * VILLAGES_PER_TOWN]
         params: dict[str, Any] = {"view": "scope", "unit": town, "status": "queued", "limit": 500}
-        queued = [
-            c for c in httpx.get(server + "/api/v1/cases", params=params, headers=office).json()["cases"]
-            if c["owner_unit"] == town
-        ]
-        for n, case in enumerate(sorted(queued, key=lambda c: c["id"])[:MOVES]):
+        queued = sorted(
+            (
+                c for c in httpx.get(server + "/api/v1/cases", params=params, headers=office).json()["cases"]
+                if c["owner_unit"] == town
+            ),
+            key=lambda c: c["id"],
+        )
+        for n, case in enumerate(queued[:MOVES]):
             target = next(v for v in own[n % len(own) :] + own if v != case["origin_unit"])
-            r = httpx.post(f"{server}/api/v1/cases/{case['id']}/dispatch", json={"unit": target}, headers=office)
-            assert r.status_code == 200, r.text
+            dispatch(server, office, case["id"], target)
             moved += 1
+        spare[town] = queued[MOVES:]
     proxy.set_faults(**FAULTS)
+    killed = [users[i] for i in KILLED]
     for user in users[: len(TOWNS) * VILLAGES_PER_TOWN]:
         await sync_until_done(fleet[user])
         c = fleet[user]
@@ -173,15 +194,54 @@ async def test_fleet_through_a_faulty_network(server: str, settings: Settings, t
             c.act(case.id, "return", reason="不属本村，退回镇里")
             returned.append((user, str(case.id)))
         made |= {str(op.op_id) for op in c.replica.outbox()}
-        await sync_until_done(c)
+        if user not in killed:  # the killed devices push their returns from their processes
+            await sync_until_done(c)
     assert moved == len(TOWNS) * MOVES and len(returned) >= MOVES // 2
+
+    # Round 4: the killed devices. Each time, the county moves another case into the village,
+    # the village sends one case back offline, and the device process syncs through the
+    # faults until SIGKILL at a random moment.
+    rng = random.Random(7)
+    kills = talked = 0
+    for user in killed:
+        await fleet[user].close()
+        path = tmp_path / f"{user}.sqlite"
+        village = user[1:]
+        pool = [x for x in spare[village[:9]] if x["origin_unit"] != village]
+        for _ in range(KILLS):
+            case = pool.pop(0)
+            spare[village[:9]].remove(case)
+            dispatch(server, office, case["id"], village)
+            moved += 1
+            c = device(path)
+            gone = {cid for u, cid in returned if u == user}
+            back = [x for x in c.cases("queue") if x.origin_unit != village and str(x.id) not in gone][:1]
+            for x in back:
+                c.act(x.id, "return", reason="不属本村，退回镇里")
+                returned.append((user, str(x.id)))
+            made |= {str(op.op_id) for op in c.replica.outbox()}
+            await c.close()
+            before = sum(proxy.seen.values())
+            child = spawn_device("sync-forever", str(path))
+            await asyncio.sleep(rng.uniform(0.5, 2.0))
+            child.send_signal(signal.SIGKILL)
+            _, err = await asyncio.to_thread(child.communicate, timeout=30)
+            assert child.returncode == -signal.SIGKILL, err
+            kills += 1
+            talked += sum(proxy.seen.values()) > before
+        fleet[user] = device(path)
+    # Every device was killed several times, most of them while talking to the server.
+    assert kills == len(KILLED) * KILLS and talked >= kills // 2, (kills, talked)
 
     # A clean network: everyone syncs twice (push, then pull what the others pushed).
     proxy.set_faults(**{"pass": 1.0})
     for _ in range(2):
         for c in fleet.values():
             await sync_until_done(c)
-    print(f"faults injected: {dict(proxy.seen)}; operations: {len(made)}")
+    print(
+        f"devices: {len(fleet)}; operations: {len(made)}; moves: {moved}, returns: {len(returned)}; "
+        f"faults injected: {dict(proxy.seen)}; kills: {kills} ({talked} mid-sync) on {len(killed)} devices"
+    )
     assert min(proxy.seen[f] for f in ("drop_before", "drop_after", "drop_mid", "delay")) >= 3, proxy.seen
 
     # Nothing lost, nothing twice.
