@@ -231,7 +231,7 @@ async def test_fleet_through_a_faulty_network(server: str, settings: Settings, t
             talked += sum(proxy.seen.values()) > before
         fleet[user] = device(path)
     # Every device was killed several times, most of them while talking to the server.
-    assert kills == len(KILLED) * KILLS and talked >= kills // 2, (kills, talked)
+    assert kills == len(KILLED) * KILLS > 0 and talked >= kills // 2, (kills, talked)
 
     # A clean network: everyone syncs twice (push, then pull what the others pushed).
     proxy.set_faults(**{"pass": 1.0})
