@@ -12,6 +12,7 @@ from typing import TypeVar
 import click
 
 from hierarchy.errors import DaibanError
+from hierarchy.i18n import _
 from hierarchy.roles import Role
 from server import admin
 from server.cli import run_with_db
@@ -34,17 +35,17 @@ def _password(value: str | None, username: str) -> str:
     return str(click.prompt(f"{username} 的新密码 (new password)", hide_input=True, confirmation_prompt=True))
 
 
-@click.group()
+@click.group(help=_("Create agents, set or reset their passwords, enable, disable and list them."))
 def agents() -> None:
     """Create agents, set or reset their passwords, enable, disable and list them."""
 
 
-@agents.command("add")
+@agents.command("add", help=_("Create an agent; they choose their own password at first sign-in."))
 @click.argument("username")
-@click.option("--name", required=True, help="The person's name, e.g. 马玉兰.")
-@click.option("--unit", "unit_code", required=True, help="Unit code, e.g. 640502100 (the city is 640500).")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="What they do there.")
-@click.option("--password", default=None, help="Initial password (default: a temporary one is printed).")
+@click.option("--name", required=True, help=_("The person's name, e.g. 马玉兰."))
+@click.option("--unit", "unit_code", required=True, help=_("Unit code, e.g. 640502100 (the city is 640500)."))
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help=_("What they do there."))
+@click.option("--password", default=None, help=_("Initial password (default: a temporary one is printed)."))
 def add(username: str, name: str, unit_code: str, role: str, password: str | None) -> None:
     """Create an agent; they choose their own password at first sign-in."""
     new = wire.AgentCreate(username=username, name=name, unit_code=unit_code, role=Role(role), password=password)
@@ -55,9 +56,9 @@ def add(username: str, name: str, unit_code: str, role: str, password: str | Non
     click.echo("首次登录时必须修改密码 (a new password is due at first sign-in).")
 
 
-@agents.command("passwd")
+@agents.command("passwd", help=_("Set an agent's password; their signed-in devices must sign in again."))
 @click.argument("username")
-@click.option("--password", default=None, help="The new password (default: asked for, not echoed).")
+@click.option("--password", default=None, help=_("The new password (default: asked for, not echoed)."))
 def passwd(username: str, password: str | None) -> None:
     """Set an agent's password; their signed-in devices must sign in again."""
     value = _password(password, username)
@@ -65,7 +66,9 @@ def passwd(username: str, password: str | None) -> None:
     click.echo(f"已设置 {username} 的密码")
 
 
-@agents.command("reset")
+@agents.command(
+    "reset", help=_("Give an agent a temporary password that must be changed at next sign-in.")
+)
 @click.argument("username")
 def reset(username: str) -> None:
     """Give an agent a temporary password that must be changed at next sign-in."""
@@ -73,7 +76,9 @@ def reset(username: str) -> None:
     click.echo(f"{username} 的临时密码 (temporary password): {temporary}")
 
 
-@agents.command("disable")
+@agents.command(
+    "disable", help=_("Disable an agent (their tokens stop at once); the last enabled admin cannot be.")
+)
 @click.argument("username")
 def disable(username: str) -> None:
     """Disable an agent (their tokens stop at once); the last enabled admin cannot be."""
@@ -81,7 +86,7 @@ def disable(username: str) -> None:
     click.echo(f"已停用 {username}")
 
 
-@agents.command("enable")
+@agents.command("enable", help=_("Enable a disabled agent again."))
 @click.argument("username")
 def enable(username: str) -> None:
     """Enable a disabled agent again."""
@@ -89,8 +94,8 @@ def enable(username: str) -> None:
     click.echo(f"已启用 {username}")
 
 
-@agents.command("list")
-@click.option("--unit", default=None, help="Only this unit's agents.")
+@agents.command("list", help=_("Agents with their unit, role and state."))
+@click.option("--unit", default=None, help=_("Only this unit's agents."))
 def list_(unit: str | None) -> None:
     """Agents with their unit, role and state."""
     for row in _run(lambda: admin.list_agents(unit)):

@@ -31,11 +31,11 @@ def run_with_db(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(go())
 
 
-@click.command()
+@click.command(help=_("Create or upgrade the database schema (DAIBAN_DATABASE_URL)."))
 @click.option(
     "--check",
     is_flag=True,
-    help="Touch no database: fail (exit 1) when the tables and the migrations disagree.",
+    help=_("Touch no database: fail (exit 1) when the tables and the migrations disagree."),
 )
 def migrate(check: bool) -> None:
     """Create or upgrade the database schema (DAIBAN_DATABASE_URL)."""
@@ -55,19 +55,27 @@ def migrate(check: bool) -> None:
     click.echo(f"migrated {settings.database_url}")
 
 
-@click.command()
+@click.command(
+    help=_(
+        "Load the Zhongwei network, the item catalogue and demo agents (idempotent). The demo agents all "
+        "have the password DAIBAN_DEMO_PASSWORD (default demo): for trying daiban out, never for production; "
+        "use --no-demo there."
+    )
+)
 @click.option(
     "--demo-cases",
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Also generate this many demo cases across the network.",
+    help=_("Also generate this many demo cases across the network."),
 )
 @click.option(
     "--no-demo",
     is_flag=True,
-    help="Production: the network and catalogue only, no agent (so no known password); "
-    "then create the first admin with `daiban agents add`.",
+    help=_(
+        "Production: the network and catalogue only, no agent (so no known password); "
+        "then create the first admin with `daiban agents add`."
+    ),
 )
 def seed(demo_cases: int, no_demo: bool) -> None:
     """Load the Zhongwei network, the item catalogue and demo agents (idempotent).
@@ -108,17 +116,22 @@ def seed(demo_cases: int, no_demo: bool) -> None:
         )
 
 
-@click.command()
-@click.option("--host", default=None, help="Interface to bind (default DAIBAN_HOST or 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default DAIBAN_PORT or 8000).")
+@click.command(
+    help=_(
+        "Serve the HTTP API (OpenAPI at /schema, metrics at /metrics). SIGTERM stops taking connections "
+        "and lets requests in flight finish."
+    )
+)
+@click.option("--host", default=None, help=_("Interface to bind (default DAIBAN_HOST or 127.0.0.1)."))
+@click.option("--port", type=int, default=None, help=_("Port (default DAIBAN_PORT or 8000)."))
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="API processes sharing the port; state lives in the database and Redis, so they act as one.",
+    help=_("API processes sharing the port; state lives in the database and Redis, so they act as one."),
 )
-@click.option("--no-migrate", is_flag=True, help="Do not run pending migrations first.")
+@click.option("--no-migrate", is_flag=True, help=_("Do not run pending migrations first."))
 def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) -> None:
     """Serve the HTTP API (OpenAPI at /schema, metrics at /metrics) on uvicorn with uvloop
     and httptools. SIGTERM stops taking connections and lets requests in flight finish
@@ -150,8 +163,13 @@ def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) ->
     )
 
 
-@click.command()
-@click.option("--burst", is_flag=True, help="Run the jobs already queued, then exit.")
+@click.command(
+    help=_(
+        "Run background jobs from Redis (DAIBAN_REDIS_URL): the SLA sweep every minute, the daily report "
+        "at 07:00 Beijing time, notifications. Waits and retries while Redis or the database is away."
+    )
+)
+@click.option("--burst", is_flag=True, help=_("Run the jobs already queued, then exit."))
 def worker(burst: bool) -> None:
     """Run background jobs from Redis (DAIBAN_REDIS_URL): the SLA sweep every minute,
     the daily report at 07:00 Beijing time, notifications. Waits (one line, then retries
@@ -170,7 +188,12 @@ def worker(burst: bool) -> None:
     run(settings, burst=burst)
 
 
-@click.command()
+@click.command(
+    help=_(
+        "Copy the live database to OUTPUT without stopping the API: SQLite's online backup, or pg_dump's "
+        "custom format for PostgreSQL (restore with pg_restore --clean --if-exists -d URL OUTPUT)."
+    )
+)
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 def backup(output: Path) -> None:
     """Copy the live database to OUTPUT without stopping the API: SQLite's online backup
@@ -190,14 +213,16 @@ def backup(output: Path) -> None:
         click.echo(_("Cases in the copy: {count}").format(count=result.cases))
 
 
-@click.command()
-@click.option("--unit", default=None, help="Unit code (default: the city).")
+@click.command(help=_("Accountability figures for a unit and each of its children (Beijing days)."))
+@click.option("--unit", default=None, help=_("Unit code (default: the city)."))
 @click.option(
-    "--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help="First day (default: 29 days before --to)."
+    "--from", "period_from", type=click.DateTime(["%Y-%m-%d"]), help=_("First day (default: 29 days before --to).")
 )
-@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (default: today).")
+@click.option("--to", "period_to", type=click.DateTime(["%Y-%m-%d"]), help=_("Last day, included (default: today)."))
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "xlsx"]), default="md", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of standard output.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help=_("Write to this file instead of standard output.")
+)
 def report(unit: str | None, period_from: Any, period_to: Any, fmt: str, output: str | None) -> None:
     """Accountability figures for a unit and each of its children (Beijing days)."""
     settings = load_settings()
@@ -208,14 +233,20 @@ def report(unit: str | None, period_from: Any, period_to: Any, fmt: str, output:
     write_report(result, fmt, output)
 
 
-@click.group()
+@click.group(help=_("The working-day calendar: load a year's official holiday arrangement."))
 def calendar() -> None:
     """The working-day calendar: load a year's official holiday arrangement."""
 
 
-@calendar.command("import")
+@calendar.command(
+    "import",
+    help=_(
+        "Load FILE (a year's holidays and make-up working days, JSON), then recompute the due times of the "
+        "open cases it touches and list what moved."
+    ),
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate the file and say what would move; change nothing.")
+@click.option("--dry-run", is_flag=True, help=_("Validate the file and say what would move; change nothing."))
 def import_arrangement(file: Path, dry_run: bool) -> None:
     """Load FILE (a year's holidays and 调休 working days, JSON), then recompute the due
     times of the open cases it touches and list what moved."""
