@@ -55,11 +55,11 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from itertools import islice  # noqa: E402
 from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import asyncpg  # noqa: E402
 from cluster import Cluster, Tally, flush, run_load  # noqa: E402
 
+from bench.serving import admin, database_url  # noqa: E402
 from hierarchy.serving import EVERYONE  # noqa: E402
 from hierarchy.tree import Level  # noqa: E402
 from hierarchy.validation import make_resident_id  # noqa: E402
@@ -88,19 +88,6 @@ CASE_COLUMNS = (
 
 
 # --- the database ---------------------------------------------------------------------------
-
-
-def database_url(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
-
-
-async def admin(dsn: str, *statements: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for sql in statements:
-            await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def unit_records(villages: list[tuple[str, str, str]]) -> Iterator[tuple[Any, ...]]:

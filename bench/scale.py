@@ -31,10 +31,10 @@ import os  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import asyncpg  # noqa: E402
 
+from bench.serving import admin, database_url  # noqa: E402
 from hierarchy.cases import Actor  # noqa: E402
 from server import db  # noqa: E402
 from server.auth import load_actor  # noqa: E402
@@ -81,18 +81,6 @@ CROSS JOIN total
 JOIN units u ON u.n = g % total.units
 JOIN agents a ON a.unit_code = u.code
 """
-
-
-def database_url(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
-
-
-async def admin(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def fill(url: str, first: int, last: int, now: datetime) -> float:

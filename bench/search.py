@@ -32,11 +32,11 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import asyncpg  # noqa: E402
 import msgspec  # noqa: E402
 
+from bench.serving import admin, database_url  # noqa: E402
 from hierarchy.cases import Actor  # noqa: E402
 from hierarchy.validation import make_credit_code, make_resident_id  # noqa: E402
 from server import db  # noqa: E402
@@ -86,18 +86,6 @@ CROSS JOIN total
 JOIN units u ON u.n = g % total.units
 JOIN agents a ON a.unit_code = u.code
 """
-
-
-def database_url(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
-
-
-async def admin(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def fill(url: str, cases: int, now: datetime) -> float:
